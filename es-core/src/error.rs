@@ -1,0 +1,276 @@
+//! The one error type every recorder returns.
+
+use std::fmt;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+/// A boxed error source: `Send + Sync + 'static`, so callers can `downcast_ref` to a driver's error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The result type of every fallible operation in the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What timed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// Waiting for a connection from a pool.
+    Pool,
+    /// Waiting for a table or row lock held by another transaction.
+    Lock,
+    /// Waiting for a busy database (SQLite's busy timeout).
+    Busy,
+    /// Waiting for a follower to process a notification ([`TrackingRecorder::wait`]).
+    ///
+    /// [`TrackingRecorder::wait`]: crate::TrackingRecorder::wait
+    Wait,
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Pool => "waiting for a pooled connection",
+            Self::Lock => "waiting for a lock",
+            Self::Busy => "waiting for a busy database",
+            Self::Wait => "waiting for tracking to advance",
+        })
+    }
+}
+
+/// Every error of every backend, in the PEP 249 kinds of the Python library, plus the cases users
+/// must tell apart: a version conflict, a tracking conflict, timeouts and an unknown commit outcome.
+///
+/// Backends map their driver errors onto these kinds by error code (SQLite extended codes,
+/// PostgreSQL SQLSTATE), never by message text. The driver error stays reachable as the
+/// [`std::error::Error::source`] for callers who need the detail. No variant ever carries a
+/// password or a cipher key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An event's `(originator_id, originator_version)` is already recorded, or appears twice in
+    /// one batch. Nothing of the batch was written. This is the optimistic-concurrency conflict:
+    /// reload the aggregate and retry the command.
+    #[error("version conflict: {source}")]
+    VersionConflict {
+        /// What conflicted ([`EventConflict`] where the backend knows the event).
+        source: BoxError,
+    },
+    /// A tracking record is not greater than the position already recorded for its upstream
+    /// application: the notification was processed already. Nothing was written.
+    #[error(
+        "tracking conflict: {application_name} has already been processed up to or beyond notification {notification_id}"
+    )]
+    TrackingConflict {
+        /// The upstream application of the rejected tracking record.
+        application_name: String,
+        /// The rejected notification id.
+        notification_id: u64,
+    },
+    /// Another integrity constraint was violated.
+    #[error("integrity error: {source}")]
+    Integrity {
+        /// The driver's error.
+        source: BoxError,
+    },
+    /// Something timed out; the operation did not take effect.
+    #[error("timed out {kind} after {waited:?}")]
+    Timeout {
+        /// What was waited for.
+        kind: TimeoutKind,
+        /// How long the caller waited, as configured.
+        waited: Duration,
+    },
+    /// The connection broke while a commit was in flight: the transaction may or may not have
+    /// been committed. Read back before retrying.
+    #[error("outcome unknown: the connection failed during commit: {source}")]
+    OutcomeUnknown {
+        /// The driver's error.
+        source: BoxError,
+    },
+    /// The database could not be reached or failed to operate.
+    #[error("operational error: {source}")]
+    Operational {
+        /// The driver's error.
+        source: BoxError,
+    },
+    /// Wrong use of the database or library: a missing table, bad SQL, an invalid name.
+    #[error("programming error: {source}")]
+    Programming {
+        /// What was wrong.
+        source: BoxError,
+    },
+    /// Data that cannot be stored or decoded: an out-of-range number, a damaged record.
+    #[error("data error: {source}")]
+    Data {
+        /// What was wrong.
+        source: BoxError,
+    },
+    /// The driver or its interface failed (for example a database that cannot be opened).
+    #[error("interface error: {source}")]
+    Interface {
+        /// The driver's error.
+        source: BoxError,
+    },
+    /// The database reported an internal error (for example an idle-in-transaction timeout).
+    #[error("internal error: {source}")]
+    Internal {
+        /// The driver's error.
+        source: BoxError,
+    },
+    /// The recorder does not support the operation.
+    #[error("{operation} is not supported by {recorder}")]
+    NotSupported {
+        /// The operation.
+        operation: &'static str,
+        /// The recorder type.
+        recorder: &'static str,
+    },
+    /// A configuration value is missing or malformed. The message names the variable, never
+    /// its value.
+    #[error("configuration error: {key}: {problem}")]
+    Config {
+        /// The environment variable (or variables, comma separated) concerned.
+        key: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A wait was interrupted through its [`StopHandle`](crate::StopHandle).
+    #[error("wait interrupted")]
+    WaitInterrupted,
+}
+
+impl Error {
+    /// A [`Error::VersionConflict`] for a known event.
+    pub fn version_conflict(originator_id: Uuid, originator_version: u64) -> Self {
+        Self::VersionConflict {
+            source: Box::new(EventConflict {
+                originator_id,
+                originator_version,
+            }),
+        }
+    }
+
+    /// A [`Error::TrackingConflict`].
+    pub fn tracking_conflict(application_name: &str, notification_id: u64) -> Self {
+        Self::TrackingConflict {
+            application_name: application_name.to_owned(),
+            notification_id,
+        }
+    }
+
+    /// An [`Error::Programming`] with a message.
+    pub fn programming(message: impl Into<String>) -> Self {
+        Self::Programming {
+            source: message.into().into(),
+        }
+    }
+
+    /// An [`Error::Data`] with a message.
+    pub fn data(message: impl Into<String>) -> Self {
+        Self::Data {
+            source: message.into().into(),
+        }
+    }
+
+    /// An [`Error::Config`].
+    pub fn config(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self::Config {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// True for every integrity kind: version conflicts, tracking conflicts and other constraint
+    /// violations. Python's `IntegrityError`.
+    pub fn is_integrity(&self) -> bool {
+        matches!(
+            self,
+            Self::VersionConflict { .. } | Self::TrackingConflict { .. } | Self::Integrity { .. }
+        )
+    }
+
+    /// True for a duplicate `(originator_id, originator_version)`.
+    pub fn is_version_conflict(&self) -> bool {
+        matches!(self, Self::VersionConflict { .. })
+    }
+
+    /// True for a tracking record that is not greater than the recorded position.
+    pub fn is_tracking_conflict(&self) -> bool {
+        matches!(self, Self::TrackingConflict { .. })
+    }
+
+    /// True for timeouts of every kind.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout { .. })
+    }
+
+    /// True for the operational kinds (Python's `OperationalError` and its subclasses): the
+    /// database was unreachable, timed out, or a commit's outcome is unknown.
+    pub fn is_operational(&self) -> bool {
+        matches!(
+            self,
+            Self::Operational { .. } | Self::Timeout { .. } | Self::OutcomeUnknown { .. }
+        )
+    }
+
+    /// True when a commit's acknowledgement was lost.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Self::OutcomeUnknown { .. })
+    }
+
+    /// True for programming errors.
+    pub fn is_programming(&self) -> bool {
+        matches!(self, Self::Programming { .. })
+    }
+
+    /// True for data errors.
+    pub fn is_data(&self) -> bool {
+        matches!(self, Self::Data { .. })
+    }
+
+    /// True for configuration errors.
+    pub fn is_config(&self) -> bool {
+        matches!(self, Self::Config { .. })
+    }
+}
+
+/// The event that caused a [`Error::VersionConflict`], where the backend knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("event {originator_id} version {originator_version} is already recorded or repeated in the batch")]
+pub struct EventConflict {
+    /// The aggregate.
+    pub originator_id: Uuid,
+    /// The version recorded twice.
+    pub originator_version: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predicates_classify_kinds() {
+        let v = Error::version_conflict(Uuid::nil(), 3);
+        assert!(v.is_integrity() && v.is_version_conflict() && !v.is_tracking_conflict());
+        let t = Error::tracking_conflict("up", 2);
+        assert!(t.is_integrity() && t.is_tracking_conflict() && !t.is_version_conflict());
+        let to = Error::Timeout {
+            kind: TimeoutKind::Pool,
+            waited: Duration::from_secs(1),
+        };
+        assert!(to.is_timeout() && to.is_operational() && !to.is_integrity());
+        assert!(Error::programming("x").is_programming());
+        assert!(Error::config("K", "missing").is_config());
+    }
+
+    #[test]
+    fn messages_name_what_conflicted() {
+        let v = Error::version_conflict(Uuid::nil(), 3).to_string();
+        assert!(v.contains("version 3"), "{v}");
+        let t = Error::tracking_conflict("dogschool", 7).to_string();
+        assert!(t.contains("dogschool") && t.contains('7'), "{t}");
+        let source = std::error::Error::source(&Error::version_conflict(Uuid::nil(), 1));
+        assert!(source.and_then(|s| s.downcast_ref::<EventConflict>()).is_some());
+    }
+}

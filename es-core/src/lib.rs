@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+
+mod error;
+mod query;
+mod recorder;
+pub mod signal;
+mod subscription;
+mod types;
+
+pub use error::{BoxError, Error, EventConflict, Result, TimeoutKind};
+pub use query::{EventQuery, NotificationQuery};
+pub use recorder::{
+    AggregateRecorder, ApplicationRecorder, DynAggregateRecorder, DynApplicationRecorder,
+    DynProcessRecorder, DynTrackingRecorder, ProcessRecorder, TrackingRecorder,
+    wait_for_tracking,
+};
+pub use signal::StopHandle;
+pub use subscription::{SUBSCRIPTION_BATCH_SIZE, Subscription};
+pub use types::{Notification, NotificationId, StoredEvent, Tracking};
+pub use uuid::Uuid;

@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+
+pub use es_core as core;
+pub use es_popo as popo;
+
+/// The persistence layer: recorder traits, stored values and errors.
+pub mod persistence {
+    pub use es_core::*;
+}
