@@ -1,0 +1,33 @@
+//! The whole conformance kit, on the in-memory recorders.
+
+use es_core::ProcessRecorder;
+use es_popo::{PopoAggregateRecorder, PopoApplicationRecorder, PopoProcessRecorder, PopoTrackingRecorder};
+
+es_testkit::all_recorder_tests!(PopoProcessRecorder::new, gap_free);
+
+/// Each recorder type on its own, at its own level.
+mod by_type {
+    use super::*;
+    mod aggregate {
+        use super::*;
+        es_testkit::aggregate_recorder_tests!(PopoAggregateRecorder::new);
+    }
+    mod application {
+        use super::*;
+        es_testkit::aggregate_recorder_tests!(PopoApplicationRecorder::new);
+        es_testkit::application_recorder_tests!(PopoApplicationRecorder::new, gap_free);
+    }
+    mod tracking {
+        use super::*;
+        es_testkit::tracking_recorder_tests!(PopoTrackingRecorder::new);
+    }
+}
+
+/// Every suite once more through `Box<dyn ProcessRecorder>`, as users hold recorders.
+mod boxed {
+    use super::*;
+    fn make() -> Box<dyn ProcessRecorder> {
+        Box::new(PopoProcessRecorder::new())
+    }
+    es_testkit::all_recorder_tests!(make, gap_free);
+}

@@ -1,0 +1,228 @@
+//! Concurrency properties, run with scoped threads: racing writers, non-interleaving batches,
+//! tailing readers that never see a late lower id, and competing process-recorder followers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Barrier, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use es_core::{
+    AggregateRecorder, ApplicationRecorder, EventQuery, NotificationQuery, ProcessRecorder,
+    Tracking, Uuid,
+};
+
+use crate::support::{event, read_all_after};
+use crate::tracking::upstream;
+
+/// Threads racing in each property.
+pub const THREADS: usize = 4;
+
+/// N threads race to append the same version of one aggregate, round after round: exactly one
+/// wins each round, every other gets a version conflict (never another error), and the
+/// aggregate ends with one event per round, each from that round's winner.
+pub fn racing_writers_one_winner<R: AggregateRecorder>(make: &dyn Fn() -> R) {
+    const ROUNDS: u64 = 20;
+    let r = make();
+    let id = Uuid::new_v4();
+    let barrier = Barrier::new(THREADS);
+    let winners = Mutex::new(BTreeMap::new());
+    thread::scope(|s| {
+        for t in 0..THREADS {
+            let (r, barrier, winners) = (&r, &barrier, &winners);
+            s.spawn(move || {
+                for v in 1..=ROUNDS {
+                    let mut e = event(id, v, "Race.Won");
+                    e.state = format!("thread {t}").into_bytes();
+                    barrier.wait();
+                    match r.insert_events(std::slice::from_ref(&e)) {
+                        Ok(_) => {
+                            let prev = winners.lock().unwrap().insert(v, e.state);
+                            assert!(prev.is_none(), "two winners of version {v}");
+                        }
+                        Err(err) => assert!(err.is_version_conflict(), "loser got: {err}"),
+                    }
+                }
+            });
+        }
+    });
+    let winners = winners.into_inner().unwrap();
+    assert_eq!(winners.len(), usize::try_from(ROUNDS).unwrap(), "one winner per round");
+    let stored = r.select_events(id, &EventQuery::new()).unwrap();
+    assert_eq!(stored.len(), winners.len());
+    for e in stored {
+        assert_eq!(Some(&e.state), winners.get(&e.originator_version), "the winner's event");
+    }
+}
+
+/// Python's non-interleaving case, widened: threads insert batches at once; each call's ids are
+/// contiguous, no id is given twice, and the log holds each batch as one block in input order.
+pub fn non_interleaving_batches<R: ApplicationRecorder>(make: &dyn Fn() -> R) {
+    const BATCHES: usize = 10;
+    const BATCH: u64 = 100;
+    let r = make();
+    let before = r.max_notification_id().unwrap();
+    let barrier = Barrier::new(THREADS);
+    let calls = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for _ in 0..THREADS {
+            let (r, barrier, calls) = (&r, &barrier, &calls);
+            s.spawn(move || {
+                barrier.wait();
+                for _ in 0..BATCHES {
+                    let id = Uuid::new_v4();
+                    let events: Vec<_> = (1..=BATCH).map(|v| event(id, v, "Batch.Item")).collect();
+                    let ids = r.insert_events(&events).unwrap();
+                    calls.lock().unwrap().push((events, ids));
+                }
+            });
+        }
+    });
+    let calls = calls.into_inner().unwrap();
+    let log: BTreeMap<u64, _> = read_all_after(&r, before)
+        .into_iter()
+        .map(|n| (n.id, n))
+        .collect();
+    let mut seen = BTreeSet::new();
+    for (events, ids) in &calls {
+        assert_eq!(ids.len(), events.len());
+        assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "batch ids not contiguous: {ids:?}");
+        for (id, e) in ids.iter().zip(events) {
+            assert!(seen.insert(*id), "id {id} given twice");
+            let n = log.get(id).unwrap_or_else(|| panic!("id {id} missing from the log"));
+            assert!(n.is_of(e), "id {id} holds another event");
+        }
+    }
+    assert_eq!(log.len(), seen.len(), "the log holds exactly the inserted events");
+}
+
+/// Writers insert batches while readers tail the log with `select_notifications` and with a
+/// subscription: no reader ever receives an id lower than or equal to one it already received,
+/// and at the end every reader has seen every committed notification exactly once.
+pub fn tailing_readers_never_go_back<R: ApplicationRecorder>(make: &dyn Fn() -> R) {
+    const PER_WRITER: u64 = 150;
+    let r = make();
+    let before = r.max_notification_id().unwrap();
+    let done = AtomicBool::new(false);
+    let committed = Mutex::new(BTreeSet::new());
+    let total = usize::try_from(PER_WRITER).unwrap() * THREADS;
+    let mut sub = r.subscribe(before, &[]).unwrap();
+    let stop = sub.stop_handle();
+    let (polled, subscribed) = thread::scope(|s| {
+        let pollers: Vec<_> = (0..2)
+            .map(|_| {
+                let (r, done) = (&r, &done);
+                s.spawn(move || {
+                    let mut seen = Vec::new();
+                    let mut last = before;
+                    loop {
+                        let finished = done.load(Ordering::SeqCst);
+                        let mut q = NotificationQuery::new(7);
+                        if let Some(l) = last {
+                            q = q.after(l);
+                        }
+                        let page = r.select_notifications(&q).unwrap();
+                        for n in &page {
+                            assert!(last.is_none_or(|l| n.id > l), "id {} after {last:?}", n.id);
+                            last = Some(n.id);
+                            seen.push(n.id);
+                        }
+                        if page.is_empty() {
+                            if finished {
+                                return seen;
+                            }
+                            thread::sleep(Duration::from_micros(200));
+                        }
+                    }
+                })
+            })
+            .collect();
+        let subscriber = s.spawn(move || {
+            let mut seen = Vec::new();
+            for n in sub.by_ref().take(total) {
+                let id = n.unwrap().id;
+                assert!(seen.last().is_none_or(|&l| id > l), "subscription went back to {id}");
+                seen.push(id);
+            }
+            seen
+        });
+        let writers: Vec<_> = (0..THREADS)
+            .map(|w| {
+                let (r, committed) = (&r, &committed);
+                s.spawn(move || {
+                    let id = Uuid::new_v4();
+                    let mut v = 1;
+                    while v <= PER_WRITER {
+                        let size = (v + w as u64) % 4 + 1;
+                        let end = (v + size).min(PER_WRITER + 1);
+                        let events: Vec<_> = (v..end).map(|v| event(id, v, "Tail.Item")).collect();
+                        let ids = r.insert_events(&events).unwrap();
+                        committed.lock().unwrap().extend(ids);
+                        v = end;
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        done.store(true, Ordering::SeqCst);
+        let watchdog_deadline = Instant::now() + Duration::from_secs(60);
+        while !subscriber.is_finished() && Instant::now() < watchdog_deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+        stop.stop();
+        let polled: Vec<_> = pollers.into_iter().map(|p| p.join().unwrap()).collect();
+        (polled, subscriber.join().unwrap())
+    });
+    let committed: Vec<u64> = committed.into_inner().unwrap().into_iter().collect();
+    assert_eq!(committed.len(), total);
+    for seen in polled {
+        assert_eq!(seen, committed, "a polling reader missed or repeated notifications");
+    }
+    assert_eq!(subscribed, committed, "the subscriber missed or repeated notifications");
+}
+
+/// Follower instances compete to process the same upstream positions, each taking
+/// `max_tracking_id + 1` and recording an event of its own with the tracking record: every
+/// position is processed exactly once (its event stored once), losers get a tracking conflict,
+/// and tracking ends at the last position.
+pub fn competing_followers_process_once<R: ProcessRecorder>(make: &dyn Fn() -> R) {
+    const POSITIONS: u64 = 60;
+    let r = make();
+    let up = upstream("leader");
+    let before = r.max_notification_id().unwrap();
+    let barrier = Barrier::new(THREADS);
+    let wins = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for _ in 0..THREADS {
+            let (r, up, barrier, wins) = (&r, &up, &barrier, &wins);
+            s.spawn(move || {
+                let me = Uuid::new_v4();
+                barrier.wait();
+                loop {
+                    let p = r.max_tracking_id(up).unwrap().unwrap_or(0) + 1;
+                    if p > POSITIONS {
+                        return;
+                    }
+                    let e = event(me, p, "Processed.Position");
+                    match r.insert_events_with_tracking(&[e], &Tracking::new(up.clone(), p)) {
+                        Ok(ids) => wins.lock().unwrap().push((p, me, ids)),
+                        Err(err) => assert!(err.is_tracking_conflict(), "follower got: {err}"),
+                    }
+                }
+            });
+        }
+    });
+    let mut wins = wins.into_inner().unwrap();
+    wins.sort_unstable_by_key(|w| w.0);
+    let positions: Vec<u64> = wins.iter().map(|w| w.0).collect();
+    assert_eq!(positions, (1..=POSITIONS).collect::<Vec<_>>(), "each position once");
+    assert_eq!(r.max_tracking_id(&up).unwrap(), Some(POSITIONS));
+    let log = read_all_after(&r, before);
+    assert_eq!(log.len(), wins.len(), "one event per processed position, no more");
+    for (p, me, ids) in &wins {
+        let n = log.iter().find(|n| n.id == ids[0]).expect("the winner's event");
+        assert_eq!((n.originator_id, n.originator_version), (*me, *p));
+    }
+}
