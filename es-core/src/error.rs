@@ -237,7 +237,9 @@ impl Error {
 
 /// The event that caused a [`Error::VersionConflict`], where the backend knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("event {originator_id} version {originator_version} is already recorded or repeated in the batch")]
+#[error(
+    "event {originator_id} version {originator_version} is already recorded or repeated in the batch"
+)]
 pub struct EventConflict {
     /// The aggregate.
     pub originator_id: Uuid,
@@ -270,7 +272,12 @@ mod tests {
         assert!(v.contains("version 3"), "{v}");
         let t = Error::tracking_conflict("dogschool", 7).to_string();
         assert!(t.contains("dogschool") && t.contains('7'), "{t}");
-        let source = std::error::Error::source(&Error::version_conflict(Uuid::nil(), 1));
-        assert!(source.and_then(|s| s.downcast_ref::<EventConflict>()).is_some());
+        let conflict = Error::version_conflict(Uuid::nil(), 1);
+        let source = std::error::Error::source(&conflict);
+        assert!(
+            source
+                .and_then(|s| s.downcast_ref::<EventConflict>())
+                .is_some()
+        );
     }
 }

@@ -11,8 +11,7 @@ pub use error::{BoxError, Error, EventConflict, Result, TimeoutKind};
 pub use query::{EventQuery, NotificationQuery};
 pub use recorder::{
     AggregateRecorder, ApplicationRecorder, DynAggregateRecorder, DynApplicationRecorder,
-    DynProcessRecorder, DynTrackingRecorder, ProcessRecorder, TrackingRecorder,
-    wait_for_tracking,
+    DynProcessRecorder, DynTrackingRecorder, ProcessRecorder, TrackingRecorder, wait_for_tracking,
 };
 pub use signal::StopHandle;
 pub use subscription::{SUBSCRIPTION_BATCH_SIZE, Subscription};

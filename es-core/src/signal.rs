@@ -158,7 +158,10 @@ mod tests {
         notifier.register(&waker);
         notifier.notify();
         assert!(waker.wait(Some(Duration::from_secs(5))));
-        assert!(!waker.wait(Some(Duration::from_millis(1))), "a wake is consumed once");
+        assert!(
+            !waker.wait(Some(Duration::from_millis(1))),
+            "a wake is consumed once"
+        );
     }
 
     #[test]

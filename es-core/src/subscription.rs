@@ -56,7 +56,8 @@ impl Subscription {
     where
         F: FnMut(&NotificationQuery) -> Result<Vec<Notification>> + Send + 'static,
     {
-        let mut query = NotificationQuery::new(SUBSCRIPTION_BATCH_SIZE).topics(topics.iter().cloned());
+        let mut query =
+            NotificationQuery::new(SUBSCRIPTION_BATCH_SIZE).topics(topics.iter().cloned());
         if let Some(gt) = gt {
             query = query.after(gt);
         }

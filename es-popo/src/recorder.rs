@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use es_core::{
     AggregateRecorder, ApplicationRecorder, EventQuery, Notification, NotificationId,
-    NotificationQuery, ProcessRecorder, Result, StopHandle, StoredEvent, Subscription,
-    TrackingRecorder, Tracking, Uuid, wait_for_tracking,
+    NotificationQuery, ProcessRecorder, Result, StopHandle, StoredEvent, Subscription, Tracking,
+    TrackingRecorder, Uuid, wait_for_tracking,
 };
 
 use crate::store::Store;

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard, PoisonError};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use es_core::signal::Notifier;
 use es_core::{
@@ -54,14 +54,16 @@ impl Store {
     ) -> Result<Vec<NotificationId>> {
         let ids = {
             let mut state = self.write();
-            if let Some(t) = tracking {
-                if state
+            if let Some(t) = tracking
+                && state
                     .tracking
                     .get(&t.application_name)
                     .is_some_and(|&max| t.notification_id <= max)
-                {
-                    return Err(Error::tracking_conflict(&t.application_name, t.notification_id));
-                }
+            {
+                return Err(Error::tracking_conflict(
+                    &t.application_name,
+                    t.notification_id,
+                ));
             }
             state.index_batch(events)?;
             let first = state.log.len();
@@ -92,10 +94,10 @@ impl Store {
         originator_id: Uuid,
         query: &EventQuery,
     ) -> Vec<StoredEvent> {
-        if let (Some(gt), Some(lte)) = (query.gt, query.lte) {
-            if gt >= lte {
-                return Vec::new();
-            }
+        if let (Some(gt), Some(lte)) = (query.gt, query.lte)
+            && gt >= lte
+        {
+            return Vec::new();
         }
         let lower = query.gt.map_or(Bound::Unbounded, Bound::Excluded);
         let upper = query.lte.map_or(Bound::Unbounded, Bound::Included);

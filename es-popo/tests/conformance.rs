@@ -1,7 +1,9 @@
 //! The whole conformance kit, on the in-memory recorders.
 
 use es_core::ProcessRecorder;
-use es_popo::{PopoAggregateRecorder, PopoApplicationRecorder, PopoProcessRecorder, PopoTrackingRecorder};
+use es_popo::{
+    PopoAggregateRecorder, PopoApplicationRecorder, PopoProcessRecorder, PopoTrackingRecorder,
+};
 
 es_testkit::all_recorder_tests!(PopoProcessRecorder::new, gap_free);
 

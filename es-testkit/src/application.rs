@@ -11,8 +11,10 @@ use crate::run::run_ops;
 use crate::strategies::Level;
 use crate::support::{event, ids};
 
-const REGRESSIONS: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/proptest-regressions/application.txt");
+const REGRESSIONS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/proptest-regressions/application.txt"
+);
 
 fn select<R: ApplicationRecorder + ?Sized>(r: &R, q: &NotificationQuery) -> Vec<u64> {
     ids(&r.select_notifications(q).unwrap())
@@ -41,7 +43,10 @@ pub fn insert_select<R: ApplicationRecorder>(make: &dyn Fn() -> R) {
     let first = r.insert_events(&[e1.clone(), e2.clone()]).unwrap();
     assert_eq!(first.len(), 2, "one id per event");
     let (n1, n2) = (first[0], first[1]);
-    assert!(base.is_none_or(|b| n1 > b), "ids above the previous maximum");
+    assert!(
+        base.is_none_or(|b| n1 > b),
+        "ids above the previous maximum"
+    );
     assert_eq!(n2, n1 + 1, "ids of one batch are contiguous");
     let second = r.insert_events(std::slice::from_ref(&e3)).unwrap();
     assert_eq!(second.len(), 1);
@@ -65,7 +70,10 @@ pub fn insert_select<R: ApplicationRecorder>(make: &dyn Fn() -> R) {
     assert_eq!(select(&r, &from_start(10).stop_at(n2)), [n1, n2]);
     assert_eq!(select(&r, &q(10).after(n1)), [n2, n3]);
     assert_eq!(select(&r, &q(10).after(n2)), [n3]);
-    assert_eq!(select(&r, &from_start(10).topics([t1, t2, t3])), [n1, n2, n3]);
+    assert_eq!(
+        select(&r, &from_start(10).topics([t1, t2, t3])),
+        [n1, n2, n3]
+    );
     assert_eq!(select(&r, &q(10).start_at(n1).topics([t1])), [n1]);
     assert_eq!(select(&r, &q(3).start_at(n1).topics([t2])), [n2]);
     assert_eq!(select(&r, &q(3).start_at(n1).topics([t3])), [n3]);
@@ -85,7 +93,10 @@ pub fn insert_select<R: ApplicationRecorder>(make: &dyn Fn() -> R) {
     assert_eq!(select(&r, &q(10).start_at(n2).stop_at(n2)), [n2]);
     assert_eq!(select(&r, &q(10).start_at(n1).stop_at(n2)), [n1, n2]);
     assert_eq!(select(&r, &q(10).after(n1).stop_at(n2)), [n2]);
-    assert!(select(&r, &q(0).start_at(n1)).is_empty(), "limit 0 selects nothing");
+    assert!(
+        select(&r, &q(0).start_at(n1)).is_empty(),
+        "limit 0 selects nothing"
+    );
     assert!(select(&r, &q(10).start_at(n3).stop_at(n2)).is_empty());
     assert!(select(&r, &q(10).after(u64::MAX)).is_empty());
 }
@@ -135,7 +146,11 @@ pub fn subscribe_catches_up_then_follows<R: ApplicationRecorder>(make: &dyn Fn()
     let mut sub = r.subscribe(max0, &[]).unwrap();
     assert_eq!(next_n(&mut sub, 2), a, "catches up");
     let b = r.insert_events(&[event(id, 3, "topic3")]).unwrap();
-    assert_eq!(next_n(&mut sub, 1), b, "the same live subscription yields later inserts");
+    assert_eq!(
+        next_n(&mut sub, 1),
+        b,
+        "the same live subscription yields later inserts"
+    );
     sub.stop();
     assert!(sub.next().is_none(), "stop ends the iteration");
 

@@ -26,32 +26,46 @@ pub fn racing_writers_one_winner<R: AggregateRecorder>(make: &dyn Fn() -> R) {
     let r = make();
     let id = Uuid::new_v4();
     let barrier = Barrier::new(THREADS);
-    let winners = Mutex::new(BTreeMap::new());
+    let outcomes = Mutex::new(Vec::new());
     thread::scope(|s| {
         for t in 0..THREADS {
-            let (r, barrier, winners) = (&r, &barrier, &winners);
+            let (r, barrier, outcomes) = (&r, &barrier, &outcomes);
             s.spawn(move || {
                 for v in 1..=ROUNDS {
                     let mut e = event(id, v, "Race.Won");
                     e.state = format!("thread {t}").into_bytes();
                     barrier.wait();
-                    match r.insert_events(std::slice::from_ref(&e)) {
-                        Ok(_) => {
-                            let prev = winners.lock().unwrap().insert(v, e.state);
-                            assert!(prev.is_none(), "two winners of version {v}");
-                        }
-                        Err(err) => assert!(err.is_version_conflict(), "loser got: {err}"),
-                    }
+                    // Threads never panic between barriers: a panic would leave the others
+                    // waiting. Outcomes are checked after the scope.
+                    let outcome = r.insert_events(std::slice::from_ref(&e));
+                    outcomes.lock().unwrap().push((v, e.state, outcome));
                 }
             });
         }
     });
-    let winners = winners.into_inner().unwrap();
-    assert_eq!(winners.len(), usize::try_from(ROUNDS).unwrap(), "one winner per round");
+    let mut winners = BTreeMap::new();
+    for (v, state, outcome) in outcomes.into_inner().unwrap() {
+        match outcome {
+            Ok(_) => assert!(
+                winners.insert(v, state).is_none(),
+                "two winners of version {v}"
+            ),
+            Err(err) => assert!(err.is_version_conflict(), "loser got: {err}"),
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        usize::try_from(ROUNDS).unwrap(),
+        "one winner per round"
+    );
     let stored = r.select_events(id, &EventQuery::new()).unwrap();
     assert_eq!(stored.len(), winners.len());
     for e in stored {
-        assert_eq!(Some(&e.state), winners.get(&e.originator_version), "the winner's event");
+        assert_eq!(
+            Some(&e.state),
+            winners.get(&e.originator_version),
+            "the winner's event"
+        );
     }
 }
 
@@ -86,14 +100,23 @@ pub fn non_interleaving_batches<R: ApplicationRecorder>(make: &dyn Fn() -> R) {
     let mut seen = BTreeSet::new();
     for (events, ids) in &calls {
         assert_eq!(ids.len(), events.len());
-        assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "batch ids not contiguous: {ids:?}");
+        assert!(
+            ids.windows(2).all(|w| w[1] == w[0] + 1),
+            "batch ids not contiguous: {ids:?}"
+        );
         for (id, e) in ids.iter().zip(events) {
             assert!(seen.insert(*id), "id {id} given twice");
-            let n = log.get(id).unwrap_or_else(|| panic!("id {id} missing from the log"));
+            let n = log
+                .get(id)
+                .unwrap_or_else(|| panic!("id {id} missing from the log"));
             assert!(n.is_of(e), "id {id} holds another event");
         }
     }
-    assert_eq!(log.len(), seen.len(), "the log holds exactly the inserted events");
+    assert_eq!(
+        log.len(),
+        seen.len(),
+        "the log holds exactly the inserted events"
+    );
 }
 
 /// Writers insert batches while readers tail the log with `select_notifications` and with a
@@ -141,7 +164,10 @@ pub fn tailing_readers_never_go_back<R: ApplicationRecorder>(make: &dyn Fn() -> 
             let mut seen = Vec::new();
             for n in sub.by_ref().take(total) {
                 let id = n.unwrap().id;
-                assert!(seen.last().is_none_or(|&l| id > l), "subscription went back to {id}");
+                assert!(
+                    seen.last().is_none_or(|&l| id > l),
+                    "subscription went back to {id}"
+                );
                 seen.push(id);
             }
             seen
@@ -167,7 +193,7 @@ pub fn tailing_readers_never_go_back<R: ApplicationRecorder>(make: &dyn Fn() -> 
             w.join().unwrap();
         }
         done.store(true, Ordering::SeqCst);
-        let watchdog_deadline = Instant::now() + Duration::from_secs(60);
+        let watchdog_deadline = Instant::now() + Duration::from_secs(10);
         while !subscriber.is_finished() && Instant::now() < watchdog_deadline {
             thread::sleep(Duration::from_millis(5));
         }
@@ -178,9 +204,15 @@ pub fn tailing_readers_never_go_back<R: ApplicationRecorder>(make: &dyn Fn() -> 
     let committed: Vec<u64> = committed.into_inner().unwrap().into_iter().collect();
     assert_eq!(committed.len(), total);
     for seen in polled {
-        assert_eq!(seen, committed, "a polling reader missed or repeated notifications");
+        assert_eq!(
+            seen, committed,
+            "a polling reader missed or repeated notifications"
+        );
     }
-    assert_eq!(subscribed, committed, "the subscriber missed or repeated notifications");
+    assert_eq!(
+        subscribed, committed,
+        "the subscriber missed or repeated notifications"
+    );
 }
 
 /// Follower instances compete to process the same upstream positions, each taking
@@ -217,12 +249,23 @@ pub fn competing_followers_process_once<R: ProcessRecorder>(make: &dyn Fn() -> R
     let mut wins = wins.into_inner().unwrap();
     wins.sort_unstable_by_key(|w| w.0);
     let positions: Vec<u64> = wins.iter().map(|w| w.0).collect();
-    assert_eq!(positions, (1..=POSITIONS).collect::<Vec<_>>(), "each position once");
+    assert_eq!(
+        positions,
+        (1..=POSITIONS).collect::<Vec<_>>(),
+        "each position once"
+    );
     assert_eq!(r.max_tracking_id(&up).unwrap(), Some(POSITIONS));
     let log = read_all_after(&r, before);
-    assert_eq!(log.len(), wins.len(), "one event per processed position, no more");
+    assert_eq!(
+        log.len(),
+        wins.len(),
+        "one event per processed position, no more"
+    );
     for (p, me, ids) in &wins {
-        let n = log.iter().find(|n| n.id == ids[0]).expect("the winner's event");
+        let n = log
+            .iter()
+            .find(|n| n.id == ids[0])
+            .expect("the winner's event");
         assert_eq!((n.originator_id, n.originator_version), (*me, *p));
     }
 }

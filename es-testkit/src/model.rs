@@ -9,7 +9,7 @@ use es_core::{
 };
 use proptest::test_runner::TestCaseError;
 
-use crate::strategies::{EventSpec, Op, ORIGINATORS, TOPICS, UPSTREAMS};
+use crate::strategies::{EventSpec, ORIGINATORS, Op, TOPICS, UPSTREAMS};
 
 /// What the model expects an insert to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,10 @@ use crate::strategies::Level;
 use crate::support::event;
 use crate::tracking::upstream;
 
-const REGRESSIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/proptest-regressions/process.txt");
+const REGRESSIONS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/proptest-regressions/process.txt"
+);
 
 /// Python `test_insert_select`: events and tracking commit together; a version conflict rolls the
 /// tracking record back, a tracking conflict rolls the events back.
@@ -36,7 +39,11 @@ pub fn insert_select<R: ProcessRecorder>(make: &dyn Fn() -> R) {
         .insert_events_with_tracking(std::slice::from_ref(&e2), &t2)
         .unwrap_err();
     assert!(e.is_version_conflict(), "{e}");
-    assert_eq!(r.max_tracking_id(&up).unwrap(), Some(1), "tracking rolled back");
+    assert_eq!(
+        r.max_tracking_id(&up).unwrap(),
+        Some(1),
+        "tracking rolled back"
+    );
 
     let e = r
         .insert_events_with_tracking(std::slice::from_ref(&e3), &t1)
@@ -62,7 +69,11 @@ pub fn has_tracking_id<R: ProcessRecorder>(make: &dyn Fn() -> R) {
     for n in 1..=4 {
         assert!(!r.has_tracking_id(&up, n).unwrap());
     }
-    assert!(r.insert_events_with_tracking(&[], &Tracking::new(up.clone(), 1)).unwrap().is_empty());
+    assert!(
+        r.insert_events_with_tracking(&[], &Tracking::new(up.clone(), 1))
+            .unwrap()
+            .is_empty()
+    );
     assert!(r.has_tracking_id(&up, 1).unwrap());
     assert!(!r.has_tracking_id(&up, 2).unwrap());
     r.insert_events_with_tracking(&[], &Tracking::new(up.clone(), 3))
@@ -70,7 +81,11 @@ pub fn has_tracking_id<R: ProcessRecorder>(make: &dyn Fn() -> R) {
     for (n, want) in [(1, true), (2, true), (3, true), (4, false)] {
         assert_eq!(r.has_tracking_id(&up, n).unwrap(), want, "{n}");
     }
-    assert_eq!(r.max_notification_id().unwrap(), before, "no events recorded");
+    assert_eq!(
+        r.max_notification_id().unwrap(),
+        before,
+        "no events recorded"
+    );
 }
 
 /// Python `test_raises_when_lower_inserted_later`.

@@ -1,8 +1,6 @@
 //! The proptest runner, configured the kit's way.
 
-use proptest::test_runner::{
-    Config, FileFailurePersistence, TestCaseError, TestError, TestRunner,
-};
+use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestError, TestRunner};
 
 use crate::strategies::{Level, Op, ops};
 
@@ -36,4 +34,3 @@ where
         Err(e) => panic!("{e}"),
     }
 }
-

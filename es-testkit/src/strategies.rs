@@ -112,13 +112,15 @@ fn select_notifications() -> impl Strategy<Value = Op> {
         vec(0..TOPICS, 0..3),
         0..8_usize,
     )
-        .prop_map(|(start, inclusive, stop, topics, limit)| Op::SelectNotifications {
-            start,
-            inclusive,
-            stop,
-            topics,
-            limit,
-        })
+        .prop_map(
+            |(start, inclusive, stop, topics, limit)| Op::SelectNotifications {
+                start,
+                inclusive,
+                stop,
+                topics,
+                limit,
+            },
+        )
 }
 
 /// Operations a recorder of `level` supports, weighted towards writes.

@@ -24,7 +24,9 @@ pub fn read_all_after<R: ApplicationRecorder + ?Sized>(
         if let Some(last) = last {
             q = q.after(last);
         }
-        let page = recorder.select_notifications(&q).expect("select_notifications");
+        let page = recorder
+            .select_notifications(&q)
+            .expect("select_notifications");
         let Some(tail) = page.last() else {
             return out;
         };

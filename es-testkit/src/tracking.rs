@@ -10,7 +10,10 @@ use crate::model::{Target, execute};
 use crate::run::run_ops;
 use crate::strategies::Level;
 
-const REGRESSIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/proptest-regressions/tracking.txt");
+const REGRESSIONS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/proptest-regressions/tracking.txt"
+);
 
 /// A fresh upstream application name, so properties never collide in a shared store.
 pub(crate) fn upstream(label: &str) -> String {
@@ -52,9 +55,14 @@ pub fn insert_tracking<R: TrackingRecorder>(make: &dyn Fn() -> R) {
     }
 
     r.insert_tracking(&Tracking::new(up1.clone(), 24)).unwrap();
-    let gap = r.insert_tracking(&Tracking::new(up1.clone(), 23)).unwrap_err();
+    let gap = r
+        .insert_tracking(&Tracking::new(up1.clone(), 23))
+        .unwrap_err();
     assert!(gap.is_tracking_conflict(), "can't fill in the gap: {gap}");
-    assert!(r.has_tracking_id(&up1, 23).unwrap(), "processed up to 24 covers 23");
+    assert!(
+        r.has_tracking_id(&up1, 23).unwrap(),
+        "processed up to 24 covers 23"
+    );
     assert_eq!(r.max_tracking_id(&up1).unwrap(), Some(24));
 }
 
