@@ -1,13 +1,17 @@
 #![doc = include_str!("../README.md")]
 
+pub mod env;
 mod error;
+mod ident;
 mod query;
 mod recorder;
 pub mod signal;
 mod subscription;
 mod types;
 
+pub use env::Env;
 pub use error::{BoxError, Error, EventConflict, Result, TimeoutKind};
+pub use ident::{MAX_IDENTIFIER_LEN, TablePrefix};
 pub use query::{EventQuery, NotificationQuery};
 pub use recorder::{
     AggregateRecorder, ApplicationRecorder, DynAggregateRecorder, DynApplicationRecorder,
