@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod application;
 pub mod concurrent;
+mod fixture;
 pub mod model;
 pub mod process;
 mod run;
@@ -11,6 +12,7 @@ pub mod strategies;
 pub mod support;
 pub mod tracking;
 
+pub use fixture::Guarded;
 pub use run::{DEFAULT_CASES, config};
 
 /// Returns the value of `var`. If `var` is unset, returns `None` (the caller skips the test and

@@ -1,0 +1,93 @@
+//! [`Guarded`]: a recorder that keeps its fixture (a temporary directory, a schema to drop)
+//! alive for as long as the recorder lives.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use es_core::{
+    AggregateRecorder, ApplicationRecorder, EventQuery, Notification, NotificationId,
+    NotificationQuery, ProcessRecorder, Result, StopHandle, StoredEvent, Subscription, Tracking,
+    TrackingRecorder, Uuid,
+};
+
+/// A recorder and its guard. Fields drop in order: the recorder first, then the guard, so a
+/// temporary directory outlives the connections into it.
+#[derive(Debug)]
+pub struct Guarded<R, G> {
+    recorder: R,
+    guard: G,
+}
+
+impl<R, G> Guarded<R, G> {
+    /// `recorder`, keeping `guard` alive.
+    pub fn new(recorder: R, guard: G) -> Self {
+        Self { recorder, guard }
+    }
+
+    /// The guard.
+    pub fn guard(&self) -> &G {
+        &self.guard
+    }
+}
+
+#[deny(clippy::missing_trait_methods)]
+impl<R: AggregateRecorder, G: Send + Sync + Debug> AggregateRecorder for Guarded<R, G> {
+    fn insert_events(&self, events: &[StoredEvent]) -> Result<Vec<NotificationId>> {
+        self.recorder.insert_events(events)
+    }
+    fn select_events(&self, originator_id: Uuid, query: &EventQuery) -> Result<Vec<StoredEvent>> {
+        self.recorder.select_events(originator_id, query)
+    }
+}
+
+#[deny(clippy::missing_trait_methods)]
+impl<R: ApplicationRecorder, G: Send + Sync + Debug> ApplicationRecorder for Guarded<R, G> {
+    fn select_notifications(&self, query: &NotificationQuery) -> Result<Vec<Notification>> {
+        self.recorder.select_notifications(query)
+    }
+    fn max_notification_id(&self) -> Result<Option<NotificationId>> {
+        self.recorder.max_notification_id()
+    }
+    fn subscribe(&self, gt: Option<NotificationId>, topics: &[String]) -> Result<Subscription> {
+        self.recorder.subscribe(gt, topics)
+    }
+}
+
+#[deny(clippy::missing_trait_methods)]
+impl<R: TrackingRecorder, G: Send + Sync + Debug> TrackingRecorder for Guarded<R, G> {
+    fn insert_tracking(&self, tracking: &Tracking) -> Result<()> {
+        self.recorder.insert_tracking(tracking)
+    }
+    fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
+        self.recorder.max_tracking_id(application_name)
+    }
+    fn has_tracking_id(
+        &self,
+        application_name: &str,
+        notification_id: NotificationId,
+    ) -> Result<bool> {
+        self.recorder
+            .has_tracking_id(application_name, notification_id)
+    }
+    fn wait(
+        &self,
+        application_name: &str,
+        notification_id: NotificationId,
+        timeout: Duration,
+        interrupt: Option<&StopHandle>,
+    ) -> Result<()> {
+        self.recorder
+            .wait(application_name, notification_id, timeout, interrupt)
+    }
+}
+
+#[deny(clippy::missing_trait_methods)]
+impl<R: ProcessRecorder, G: Send + Sync + Debug> ProcessRecorder for Guarded<R, G> {
+    fn insert_events_with_tracking(
+        &self,
+        events: &[StoredEvent],
+        tracking: &Tracking,
+    ) -> Result<Vec<NotificationId>> {
+        self.recorder.insert_events_with_tracking(events, tracking)
+    }
+}
