@@ -1,0 +1,221 @@
+//! SQLite-specific behaviour: WAL, per-application tables, several processes on one file, busy
+//! timeouts, missing tables, hostile names and out-of-range values.
+
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use es_core::{
+    AggregateRecorder, ApplicationRecorder, Env, Error, EventQuery, NotificationQuery, StoredEvent,
+    TimeoutKind, Uuid,
+};
+use es_sqlite::{SqliteApplicationRecorder, SqliteConfig, SqliteProcessRecorder};
+use es_testkit::support::{event, read_all_after};
+
+fn file_config(dir: &tempfile::TempDir) -> SqliteConfig {
+    SqliteConfig::new(dir.path().join("events.db").to_str().unwrap())
+}
+
+#[test]
+fn files_use_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = file_config(&dir);
+    let _r = SqliteApplicationRecorder::new(&config, "DogSchool").unwrap();
+    let raw = rusqlite::Connection::open(&config.dbname).unwrap();
+    let mode: String = raw
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn two_applications_in_one_file_use_separate_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = file_config(&dir);
+    let dogs = SqliteProcessRecorder::new(&config, "DogSchool").unwrap();
+    let counters = SqliteProcessRecorder::new(&config, "Counters").unwrap();
+    let id = Uuid::new_v4();
+    assert_eq!(
+        dogs.insert_events(&[event(id, 1, "Dog.Registered")])
+            .unwrap(),
+        [1]
+    );
+    // The same event in the other application is no conflict: another table.
+    assert_eq!(
+        counters
+            .insert_events(&[event(id, 1, "Dog.Registered")])
+            .unwrap(),
+        [1]
+    );
+    let raw = rusqlite::Connection::open(&config.dbname).unwrap();
+    let mut tables: Vec<String> = raw
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    tables.sort();
+    assert_eq!(
+        tables,
+        [
+            "counters_events",
+            "counters_tracking",
+            "dogschool_events",
+            "dogschool_tracking"
+        ]
+    );
+}
+
+#[test]
+fn a_held_lock_gives_a_busy_timeout_after_the_lock_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = file_config(&dir);
+    config.lock_timeout = Duration::from_millis(600);
+    let r = SqliteApplicationRecorder::new(&config, "app").unwrap();
+    let holder = rusqlite::Connection::open(&config.dbname).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = Instant::now();
+    let e = r
+        .insert_events(&[event(Uuid::new_v4(), 1, "t")])
+        .unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        matches!(
+            e,
+            Error::Timeout {
+                kind: TimeoutKind::Busy,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(
+        waited >= Duration::from_millis(500),
+        "gave up after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+    holder.execute_batch("ROLLBACK").unwrap();
+    // Nothing was lost: the next insert succeeds and takes the first id.
+    assert_eq!(
+        r.insert_events(&[event(Uuid::new_v4(), 1, "t")]).unwrap(),
+        [1]
+    );
+}
+
+#[test]
+fn a_missing_table_is_a_programming_error() {
+    let mut config = SqliteConfig::new(":memory:");
+    config.create_table = false;
+    let r = SqliteApplicationRecorder::new(&config, "app").unwrap();
+    let e = r
+        .select_notifications(&NotificationQuery::new(1))
+        .unwrap_err();
+    assert!(e.is_programming(), "{e}");
+}
+
+#[test]
+fn hostile_application_names_are_rejected() {
+    let config = SqliteConfig::new(":memory:");
+    for name in [
+        "",
+        "a\"; DROP TABLE x; --",
+        "dogs school",
+        "1dogs",
+        &"x".repeat(60),
+    ] {
+        let e = SqliteApplicationRecorder::new(&config, name).unwrap_err();
+        assert!(e.is_programming(), "{name:?}: {e}");
+    }
+}
+
+#[test]
+fn versions_beyond_sqlite_integers_are_data_errors_and_write_nothing() {
+    let r = SqliteApplicationRecorder::new(&SqliteConfig::new(":memory:"), "app").unwrap();
+    let id = Uuid::new_v4();
+    let e = r
+        .insert_events(&[
+            event(id, 1, "t"),
+            StoredEvent::new(id, u64::MAX, "t", Vec::new()),
+        ])
+        .unwrap_err();
+    assert!(e.is_data(), "{e}");
+    assert!(r.select_events(id, &EventQuery::new()).unwrap().is_empty());
+    assert_eq!(r.max_notification_id().unwrap(), None);
+}
+
+#[test]
+fn config_comes_from_the_app_prefixed_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dogs.db");
+    let env = Env::new("DogSchool")
+        .with("SQLITE_DBNAME", "/nonexistent/dir/never.db")
+        .with("DOGSCHOOL_SQLITE_DBNAME", path.to_str().unwrap());
+    let r = SqliteApplicationRecorder::from_env(&env).unwrap();
+    r.insert_events(&[event(Uuid::new_v4(), 1, "t")]).unwrap();
+    assert!(path.exists());
+}
+
+const CHILD_DB: &str = "ES_SQLITE_TEST_CHILD_DB";
+const PER_WRITER: u64 = 300;
+
+/// The body of the child process of `two_processes_write_and_tail_one_file`; a no-op otherwise.
+#[test]
+fn child_writer() {
+    let Ok(dbname) = std::env::var(CHILD_DB) else {
+        return;
+    };
+    let r = SqliteApplicationRecorder::new(&SqliteConfig::new(dbname), "shared").unwrap();
+    let id = Uuid::new_v4();
+    for v in 1..=PER_WRITER {
+        r.insert_events(&[event(id, v, "Child.Wrote")]).unwrap();
+    }
+}
+
+#[test]
+fn two_processes_write_and_tail_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = file_config(&dir);
+    let r = SqliteApplicationRecorder::new(&config, "shared").unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_writer", "--test-threads=1"])
+        .env(CHILD_DB, &config.dbname)
+        .spawn()
+        .unwrap();
+    let mut sub = r.subscribe(None, &[]).unwrap();
+    let stop = sub.stop_handle();
+    let total = usize::try_from(PER_WRITER * 2).unwrap();
+    let tail = thread::spawn(move || {
+        let mut ids = Vec::new();
+        for n in sub.by_ref().take(total) {
+            let id = n.unwrap().id;
+            assert!(ids.last().is_none_or(|&l| id > l), "late lower id {id}");
+            ids.push(id);
+        }
+        ids
+    });
+    let id = Uuid::new_v4();
+    for v in 1..=PER_WRITER {
+        r.insert_events(&[event(id, v, "Parent.Wrote")]).unwrap();
+    }
+    assert!(child.wait().unwrap().success(), "the child writer failed");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !tail.is_finished() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    stop.stop();
+    let tailed = tail.join().unwrap();
+    let all = read_all_after(&r, None);
+    let expected: Vec<u64> = (1..=PER_WRITER * 2).collect();
+    assert_eq!(
+        es_testkit::support::ids(&all),
+        expected,
+        "gap-free, nothing lost"
+    );
+    assert_eq!(
+        tailed, expected,
+        "the subscription saw every event once, in order"
+    );
+    let children = all.iter().filter(|n| n.topic == "Child.Wrote").count();
+    assert_eq!(children, usize::try_from(PER_WRITER).unwrap());
+}
