@@ -1,0 +1,226 @@
+//! [`PostgresConfig`]: connection, pool and timeout settings, from the environment.
+
+use std::fmt;
+use std::time::Duration;
+
+use es_core::{Env, Error, Result};
+
+/// Settings of a PostgreSQL database. `Debug` never shows the password.
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub struct PostgresConfig {
+    /// `POSTGRES_DBNAME` (required).
+    pub dbname: String,
+    /// `POSTGRES_HOST` (required).
+    pub host: String,
+    /// `POSTGRES_PORT` (default 5432).
+    pub port: u16,
+    /// `POSTGRES_USER` (required).
+    pub user: String,
+    password: String,
+    /// `POSTGRES_SCHEMA`; blank means `public`.
+    pub schema: String,
+    /// `POSTGRES_POOL_SIZE` (default 5): connections kept.
+    pub pool_size: u32,
+    /// `POSTGRES_MAX_OVERFLOW` (default 10): connections beyond the pool size.
+    pub max_overflow: u32,
+    /// `POSTGRES_CONNECT_TIMEOUT` (seconds, default 30): how long to wait for a connection.
+    pub connect_timeout: Duration,
+    /// `POSTGRES_LOCK_TIMEOUT` (seconds, default 0 = wait without limit) for the table lock.
+    pub lock_timeout: Duration,
+    /// `POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT` (seconds, default 5; 0 disables).
+    pub idle_in_transaction_session_timeout: Duration,
+    /// `POSTGRES_CONN_MAX_AGE` (seconds, default 3600): connections are replaced after this.
+    pub conn_max_age: Option<Duration>,
+    /// `POSTGRES_PRE_PING` (default no): check each connection when it leaves the pool.
+    pub pre_ping: bool,
+    /// `CREATE_TABLE` (default yes): create the schema, tables and insert function.
+    pub create_table: bool,
+}
+
+impl fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("dbname", &self.dbname)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("schema", &self.schema)
+            .field("pool_size", &self.pool_size)
+            .field("max_overflow", &self.max_overflow)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("lock_timeout", &self.lock_timeout)
+            .field(
+                "idle_in_transaction_session_timeout",
+                &self.idle_in_transaction_session_timeout,
+            )
+            .field("conn_max_age", &self.conn_max_age)
+            .field("pre_ping", &self.pre_ping)
+            .field("create_table", &self.create_table)
+            .finish()
+    }
+}
+
+fn seconds(env: &Env, key: &str, default: u64) -> Result<Duration> {
+    Ok(Duration::from_secs(
+        env.parse::<u64>(key)?.unwrap_or(default),
+    ))
+}
+
+impl PostgresConfig {
+    /// Defaults for `dbname` on `host` as `user` with `password`.
+    pub fn new(
+        dbname: impl Into<String>,
+        host: impl Into<String>,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        Self {
+            dbname: dbname.into(),
+            host: host.into(),
+            port: 5432,
+            user: user.into(),
+            password: password.into(),
+            schema: "public".to_owned(),
+            pool_size: 5,
+            max_overflow: 10,
+            connect_timeout: Duration::from_secs(30),
+            lock_timeout: Duration::ZERO,
+            idle_in_transaction_session_timeout: Duration::from_secs(5),
+            conn_max_age: Some(Duration::from_secs(3600)),
+            pre_ping: false,
+            create_table: true,
+        }
+    }
+
+    /// Reads every `POSTGRES_*` variable and `CREATE_TABLE`, app-prefixed keys first. An empty
+    /// value means the default.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the variable when a required one is missing or a value is
+    /// malformed. Values never appear in errors.
+    pub fn from_env(env: &Env) -> Result<Self> {
+        let required = |key: &str| -> Result<String> {
+            match env.get(key).map(str::trim) {
+                Some(v) if !v.is_empty() => Ok(v.to_owned()),
+                _ => Err(Error::config(env.keys_for(key).join(", "), "not set")),
+            }
+        };
+        let (dbname, host, user) = (
+            required("POSTGRES_DBNAME")?,
+            required("POSTGRES_HOST")?,
+            required("POSTGRES_USER")?,
+        );
+        let password = env.get("POSTGRES_PASSWORD").ok_or_else(|| {
+            Error::config(env.keys_for("POSTGRES_PASSWORD").join(", "), "not set")
+        })?;
+        let mut c = Self::new(dbname, host, user, password);
+        if let Some(port) = env.parse::<u16>("POSTGRES_PORT")? {
+            c.port = port;
+        }
+        if let Some(schema) = env.get("POSTGRES_SCHEMA").map(str::trim) {
+            if !schema.is_empty() {
+                c.schema = schema.to_owned();
+            }
+        }
+        c.pool_size = env.parse("POSTGRES_POOL_SIZE")?.unwrap_or(c.pool_size);
+        c.max_overflow = env
+            .parse("POSTGRES_MAX_OVERFLOW")?
+            .unwrap_or(c.max_overflow);
+        if c.pool_size + c.max_overflow == 0 {
+            return Err(Error::config(
+                "POSTGRES_POOL_SIZE",
+                "pool size plus overflow must be at least 1",
+            ));
+        }
+        c.connect_timeout = seconds(env, "POSTGRES_CONNECT_TIMEOUT", 30)?;
+        c.lock_timeout = seconds(env, "POSTGRES_LOCK_TIMEOUT", 0)?;
+        c.idle_in_transaction_session_timeout =
+            seconds(env, "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT", 5)?;
+        if let Some(age) = env.parse::<f64>("POSTGRES_CONN_MAX_AGE")? {
+            c.conn_max_age = (age > 0.0)
+                .then(|| Duration::try_from_secs_f64(age))
+                .transpose()
+                .map_err(|_| Error::config("POSTGRES_CONN_MAX_AGE", "out of range"))?;
+        }
+        c.pre_ping = env.flag("POSTGRES_PRE_PING", false)?;
+        c.create_table = env.flag("CREATE_TABLE", true)?;
+        Ok(c)
+    }
+
+    /// Sets the password.
+    #[must_use]
+    pub fn with_password(mut self, password: impl Into<String>) -> Self {
+        self.password = password.into();
+        self
+    }
+
+    pub(crate) fn client_config(&self) -> postgres::Config {
+        let mut config = postgres::Config::new();
+        config
+            .dbname(&self.dbname)
+            .host(&self.host)
+            .port(self.port)
+            .user(&self.user)
+            .password(&self.password)
+            .connect_timeout(self.connect_timeout)
+            .application_name("eventsourcing-rs");
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> Env {
+        Env::new("DogSchool")
+            .with("POSTGRES_DBNAME", "db")
+            .with("POSTGRES_HOST", "localhost")
+            .with("POSTGRES_USER", "u")
+            .with("POSTGRES_PASSWORD", "hunter2")
+    }
+
+    #[test]
+    fn defaults_and_empty_values() {
+        let c =
+            PostgresConfig::from_env(&env().with("POSTGRES_PORT", "").with("POSTGRES_SCHEMA", " "))
+                .unwrap();
+        assert_eq!((c.port, c.pool_size, c.max_overflow), (5432, 5, 10));
+        assert_eq!(c.schema, "public");
+        assert_eq!(c.connect_timeout, Duration::from_secs(30));
+        assert_eq!(
+            c.idle_in_transaction_session_timeout,
+            Duration::from_secs(5)
+        );
+        assert_eq!(c.lock_timeout, Duration::ZERO);
+        assert!(c.create_table && !c.pre_ping);
+    }
+
+    #[test]
+    fn missing_and_malformed_values_name_the_variable_and_hide_the_password() {
+        let e = PostgresConfig::from_env(&Env::new("DogSchool"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("DOGSCHOOL_POSTGRES_DBNAME, POSTGRES_DBNAME"),
+            "{e}"
+        );
+        let e =
+            PostgresConfig::from_env(&env().with("POSTGRES_CONNECT_TIMEOUT", "abc")).unwrap_err();
+        assert!(
+            e.is_config() && e.to_string().contains("POSTGRES_CONNECT_TIMEOUT"),
+            "{e}"
+        );
+        let c = PostgresConfig::from_env(&env()).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn prefixed_keys_win() {
+        let c = PostgresConfig::from_env(&env().with("DOGSCHOOL_POSTGRES_SCHEMA", "dogs")).unwrap();
+        assert_eq!(c.schema, "dogs");
+    }
+}

@@ -1,0 +1,57 @@
+//! PostgreSQL errors mapped onto [`es_core::Error`], by SQLSTATE.
+
+use std::time::Duration;
+
+use es_core::{Error, TimeoutKind};
+use postgres::error::SqlState;
+
+/// The SQLSTATE the insert function raises when a tracking id does not increase.
+pub(crate) const TRACKING_CONFLICT: &str = "ES001";
+
+/// Whether the failed call may have changed the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Call {
+    Read,
+    Write,
+}
+
+/// Maps a driver error. `lock` is the configured lock timeout.
+pub(crate) fn map_pg_error(e: postgres::Error, call: Call, lock: Duration) -> Error {
+    let Some(code) = e.code().cloned() else {
+        // No SQLSTATE: the connection failed. A write may or may not have committed.
+        let source = Box::new(e);
+        return match call {
+            Call::Write => Error::OutcomeUnknown { source },
+            Call::Read => Error::Operational { source },
+        };
+    };
+    let source = Box::new(e);
+    let class = &code.code()[..2];
+    if code == SqlState::UNIQUE_VIOLATION {
+        Error::VersionConflict { source }
+    } else if code == SqlState::LOCK_NOT_AVAILABLE {
+        Error::Timeout {
+            kind: TimeoutKind::Lock,
+            waited: lock,
+        }
+    } else if code == SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT {
+        Error::Internal { source }
+    } else {
+        match class {
+            "23" => Error::Integrity { source },
+            "22" => Error::Data { source },
+            "42" | "2B" | "34" | "3D" | "3F" | "0A" => Error::Programming { source },
+            "08" | "53" | "57" | "58" | "40" => Error::Operational { source },
+            "28" => Error::Interface { source },
+            _ => Error::Internal { source },
+        }
+    }
+}
+
+/// Maps a pool error: no connection could be had within the connect timeout.
+pub(crate) fn map_pool_error(_: r2d2::Error, waited: Duration) -> Error {
+    Error::Timeout {
+        kind: TimeoutKind::Pool,
+        waited,
+    }
+}

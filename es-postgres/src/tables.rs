@@ -1,0 +1,299 @@
+//! [`Tables`]: one application's tables and the pool they are reached through.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use es_core::signal::Notifier;
+use es_core::{
+    Error, EventQuery, Notification, NotificationId, NotificationQuery, Result, StoredEvent,
+    TablePrefix, Tracking, Uuid,
+};
+use postgres::types::{ToSql, Type};
+use postgres::{Client, NoTls, Row};
+use r2d2_postgres::PostgresConnectionManager;
+
+use crate::config::PostgresConfig;
+use crate::error::{Call, TRACKING_CONFLICT, map_pg_error, map_pool_error};
+use crate::sql::{Kind, Sql};
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// Sets the session timeouts on every new connection.
+#[derive(Debug)]
+struct Session {
+    setup: String,
+}
+
+impl r2d2::CustomizeConnection<Client, postgres::Error> for Session {
+    fn on_acquire(&self, conn: &mut Client) -> Result<(), postgres::Error> {
+        conn.batch_execute(&self.setup)
+    }
+}
+
+fn millis(d: Duration) -> u128 {
+    d.as_millis()
+}
+
+/// One application's tables.
+#[derive(Debug)]
+pub(crate) struct Tables {
+    pool: Pool,
+    sql: Sql,
+    lock_timeout: Duration,
+    connect_timeout: Duration,
+    /// Notified after each commit of events through this recorder.
+    pub(crate) events: Notifier,
+    /// Notified after each commit of tracking through this recorder.
+    pub(crate) tracking: Notifier,
+}
+
+fn to_i64(value: u64, what: &str) -> Result<i64> {
+    i64::try_from(value)
+        .map_err(|_| Error::data(format!("{what} {value} exceeds PostgreSQL's bigint range")))
+}
+
+fn from_i64(value: i64, what: &str) -> Result<u64> {
+    u64::try_from(value)
+        .map_err(|_| Error::data(format!("negative {what} {value} in the database")))
+}
+
+impl Tables {
+    pub(crate) fn open(config: &PostgresConfig, app: &str, kind: Kind) -> Result<Arc<Self>> {
+        let schema = TablePrefix::new(&config.schema)?;
+        let sql = Sql::new(&schema, &TablePrefix::new(app)?, kind)?;
+        let setup = format!(
+            "SET idle_in_transaction_session_timeout = '{}ms'; SET lock_timeout = '{}ms'",
+            millis(config.idle_in_transaction_session_timeout),
+            millis(config.lock_timeout)
+        );
+        let manager = PostgresConnectionManager::new(config.client_config(), NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(config.pool_size + config.max_overflow)
+            .min_idle(Some(0))
+            .connection_timeout(config.connect_timeout)
+            .max_lifetime(config.conn_max_age)
+            .test_on_check_out(config.pre_ping)
+            .connection_customizer(Box::new(Session { setup }))
+            .build_unchecked(manager);
+        let tables = Self {
+            pool,
+            sql,
+            lock_timeout: config.lock_timeout,
+            connect_timeout: config.connect_timeout,
+            events: Notifier::new(),
+            tracking: Notifier::new(),
+        };
+        if config.create_table {
+            tables.with(Call::Write, |c| {
+                let mut tx = c.transaction()?;
+                tx.batch_execute(&tables.sql.create)?;
+                tx.commit()
+            })?;
+        }
+        Ok(Arc::new(tables))
+    }
+
+    fn with<T>(
+        &self,
+        call: Call,
+        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| map_pool_error(e, self.connect_timeout))?;
+        f(&mut conn).map_err(|e| map_pg_error(e, call, self.lock_timeout))
+    }
+
+    pub(crate) fn channel(&self) -> &str {
+        &self.sql.channel
+    }
+
+    /// Inserts `events` and `tracking` in one statement (one round trip, one transaction).
+    pub(crate) fn insert(
+        &self,
+        events: &[StoredEvent],
+        tracking: Option<&Tracking>,
+    ) -> Result<Vec<NotificationId>> {
+        let mut ids = Vec::with_capacity(events.len());
+        let mut versions = Vec::with_capacity(events.len());
+        let mut topics = Vec::with_capacity(events.len());
+        let mut states = Vec::with_capacity(events.len());
+        for e in events {
+            ids.push(e.originator_id);
+            versions.push(to_i64(e.originator_version, "originator_version")?);
+            topics.push(e.topic.as_str());
+            states.push(e.state.as_slice());
+        }
+        let t_app = tracking.map(|t| t.application_name.as_str());
+        let t_id = tracking
+            .map(|t| to_i64(t.notification_id, "notification_id"))
+            .transpose()?;
+        let params: [(&(dyn ToSql + Sync), Type); 6] = [
+            (&ids, Type::UUID_ARRAY),
+            (&versions, Type::INT8_ARRAY),
+            (&topics, Type::TEXT_ARRAY),
+            (&states, Type::BYTEA_ARRAY),
+            (&t_app, Type::TEXT),
+            (&t_id, Type::INT8),
+        ];
+        let rows = self
+            .with(Call::Write, |c| c.query_typed(&self.sql.insert, &params))
+            .map_err(|e| match (e, tracking) {
+                (Error::Internal { source }, Some(t))
+                    if source
+                        .downcast_ref::<postgres::Error>()
+                        .and_then(postgres::Error::code)
+                        .is_some_and(|c| c.code() == TRACKING_CONFLICT) =>
+                {
+                    Error::tracking_conflict(&t.application_name, t.notification_id)
+                }
+                (e, _) => e,
+            })?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get(0).map_err(|e| Error::Data {
+                source: Box::new(e),
+            })?;
+            out.push(from_i64(id, "notification_id")?);
+        }
+        if !events.is_empty() {
+            self.events.notify();
+        }
+        if tracking.is_some() {
+            self.tracking.notify();
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn insert_tracking(&self, t: &Tracking) -> Result<()> {
+        let id = to_i64(t.notification_id, "notification_id")?;
+        let params: [(&(dyn ToSql + Sync), Type); 2] =
+            [(&t.application_name, Type::TEXT), (&id, Type::INT8)];
+        let rows = self.with(Call::Write, |c| {
+            c.query_typed(&self.sql.upsert_tracking, &params)
+        })?;
+        if rows.is_empty() {
+            return Err(Error::tracking_conflict(
+                &t.application_name,
+                t.notification_id,
+            ));
+        }
+        self.tracking.notify();
+        Ok(())
+    }
+
+    pub(crate) fn select_events(&self, id: Uuid, q: &EventQuery) -> Result<Vec<StoredEvent>> {
+        let gt = match q.gt {
+            Some(gt) if gt >= i64::MAX.unsigned_abs() => return Ok(Vec::new()),
+            Some(gt) => to_i64(gt, "gt")?,
+            None => -1,
+        };
+        let lte = q
+            .lte
+            .map_or(i64::MAX, |v| i64::try_from(v).unwrap_or(i64::MAX));
+        let limit = q
+            .limit
+            .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let text = if q.desc {
+            &self.sql.select_desc
+        } else {
+            &self.sql.select_asc
+        };
+        let params: [(&(dyn ToSql + Sync), Type); 4] = [
+            (&id, Type::UUID),
+            (&gt, Type::INT8),
+            (&lte, Type::INT8),
+            (&limit, Type::INT8),
+        ];
+        let rows = self.with(Call::Read, |c| c.query_typed(text, &params))?;
+        rows.iter()
+            .map(|row| {
+                let version: i64 = get(row, 0)?;
+                Ok(StoredEvent {
+                    originator_id: id,
+                    originator_version: from_i64(version, "originator_version")?,
+                    topic: get(row, 1)?,
+                    state: get(row, 2)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) fn select_notifications(&self, q: &NotificationQuery) -> Result<Vec<Notification>> {
+        let Some(first) = q.first_id() else {
+            return Ok(Vec::new());
+        };
+        let Ok(first) = i64::try_from(first) else {
+            return Ok(Vec::new());
+        };
+        let stop = q
+            .stop
+            .map_or(i64::MAX, |s| i64::try_from(s).unwrap_or(i64::MAX));
+        let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+        if limit == 0 || stop < first {
+            return Ok(Vec::new());
+        }
+        let rows = if q.topics.is_empty() {
+            let params: [(&(dyn ToSql + Sync), Type); 3] = [
+                (&first, Type::INT8),
+                (&stop, Type::INT8),
+                (&limit, Type::INT8),
+            ];
+            self.with(Call::Read, |c| {
+                c.query_typed(&self.sql.select_notifications, &params)
+            })?
+        } else {
+            let params: [(&(dyn ToSql + Sync), Type); 4] = [
+                (&first, Type::INT8),
+                (&stop, Type::INT8),
+                (&limit, Type::INT8),
+                (&q.topics, Type::TEXT_ARRAY),
+            ];
+            self.with(Call::Read, |c| {
+                c.query_typed(&self.sql.select_notifications_topics, &params)
+            })?
+        };
+        rows.iter()
+            .map(|row| {
+                let id: i64 = get(row, 0)?;
+                let version: i64 = get(row, 2)?;
+                Ok(Notification {
+                    id: from_i64(id, "notification_id")?,
+                    originator_id: get(row, 1)?,
+                    originator_version: from_i64(version, "originator_version")?,
+                    topic: get(row, 3)?,
+                    state: get(row, 4)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) fn max_notification_id(&self) -> Result<Option<NotificationId>> {
+        let rows = self.with(Call::Read, |c| {
+            c.query_typed(&self.sql.max_notification_id, &[])
+        })?;
+        let max: Option<i64> = match rows.first() {
+            Some(row) => get(row, 0)?,
+            None => None,
+        };
+        max.map(|m| from_i64(m, "notification_id")).transpose()
+    }
+
+    pub(crate) fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
+        let params: [(&(dyn ToSql + Sync), Type); 1] = [(&application_name, Type::TEXT)];
+        let rows = self.with(Call::Read, |c| {
+            c.query_typed(&self.sql.max_tracking_id, &params)
+        })?;
+        match rows.first() {
+            Some(row) => from_i64(get(row, 0)?, "notification_id").map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+fn get<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
+    row.try_get(i).map_err(|e| Error::Data {
+        source: Box::new(e),
+    })
+}
