@@ -9,6 +9,8 @@ use eventsourcing::persistence::{
     ApplicationRecorder, NotificationQuery, ProcessRecorder, StoredEvent, Tracking, Uuid,
 };
 use eventsourcing::popo::PopoProcessRecorder;
+use eventsourcing::postgres::{PostgresConfig, PostgresProcessRecorder};
+use eventsourcing::sqlite::{SqliteConfig, SqliteProcessRecorder};
 
 /// A state of about 150 bytes, like a small JSON event.
 fn state() -> Vec<u8> {
@@ -24,8 +26,28 @@ fn batch(n: u64) -> Vec<StoredEvent> {
         .collect()
 }
 
+/// Every backend available: in-memory, SQLite (a WAL file and `:memory:`), and PostgreSQL when
+/// the `POSTGRES_*` variables are set. Each bench run uses fresh tables.
 fn backends() -> Vec<(&'static str, Box<dyn ProcessRecorder>)> {
-    vec![("popo", Box::new(PopoProcessRecorder::new()))]
+    let app = format!("bench_{}", Uuid::new_v4().simple());
+    let mut out: Vec<(&'static str, Box<dyn ProcessRecorder>)> =
+        vec![("popo", Box::new(PopoProcessRecorder::new()))];
+    let file = std::env::temp_dir().join(format!("{app}.db"));
+    let file = SqliteConfig::new(file.to_string_lossy());
+    if let Ok(r) = SqliteProcessRecorder::new(&file, &app) {
+        out.push(("sqlite-file", Box::new(r)));
+    }
+    if let Ok(r) = SqliteProcessRecorder::new(&SqliteConfig::new(":memory:"), &app) {
+        out.push(("sqlite-memory", Box::new(r)));
+    }
+    let env = eventsourcing::persistence::Env::from_process("");
+    if env.get("POSTGRES_DBNAME").is_some()
+        && let Ok(config) = PostgresConfig::from_env(&env)
+        && let Ok(r) = PostgresProcessRecorder::new(&config, &app)
+    {
+        out.push(("postgres", Box::new(r)));
+    }
+    out
 }
 
 fn insert_events(c: &mut Criterion) {

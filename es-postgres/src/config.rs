@@ -120,10 +120,10 @@ impl PostgresConfig {
         if let Some(port) = env.parse::<u16>("POSTGRES_PORT")? {
             c.port = port;
         }
-        if let Some(schema) = env.get("POSTGRES_SCHEMA").map(str::trim) {
-            if !schema.is_empty() {
-                c.schema = schema.to_owned();
-            }
+        if let Some(schema) = env.get("POSTGRES_SCHEMA").map(str::trim)
+            && !schema.is_empty()
+        {
+            c.schema = schema.to_owned();
         }
         c.pool_size = env.parse("POSTGRES_POOL_SIZE")?.unwrap_or(c.pool_size);
         c.max_overflow = env

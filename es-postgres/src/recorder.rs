@@ -108,6 +108,7 @@ macro_rules! application_impls {
             }
 
             fn subscribe(&self, gt: Option<NotificationId>, topics: &[String]) -> Result<Subscription> {
+                self.tables.ensure_listener();
                 let tables = Arc::clone(&self.tables);
                 let fetch = move |q: &NotificationQuery| tables.select_notifications(q);
                 Ok(Subscription::new(fetch, gt, topics)

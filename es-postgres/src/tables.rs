@@ -1,6 +1,7 @@
 //! [`Tables`]: one application's tables and the pool they are reached through.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
+use std::thread;
 use std::time::Duration;
 
 use es_core::signal::Notifier;
@@ -8,6 +9,7 @@ use es_core::{
     Error, EventQuery, Notification, NotificationId, NotificationQuery, Result, StoredEvent,
     TablePrefix, Tracking, Uuid,
 };
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
@@ -41,6 +43,8 @@ pub(crate) struct Tables {
     sql: Sql,
     lock_timeout: Duration,
     connect_timeout: Duration,
+    client_config: postgres::Config,
+    listener: OnceLock<()>,
     /// Notified after each commit of events through this recorder.
     pub(crate) events: Notifier,
     /// Notified after each commit of tracking through this recorder.
@@ -80,6 +84,8 @@ impl Tables {
             sql,
             lock_timeout: config.lock_timeout,
             connect_timeout: config.connect_timeout,
+            client_config: config.client_config(),
+            listener: OnceLock::new(),
             events: Notifier::new(),
             tracking: Notifier::new(),
         };
@@ -105,8 +111,20 @@ impl Tables {
         f(&mut conn).map_err(|e| map_pg_error(e, call, self.lock_timeout))
     }
 
-    pub(crate) fn channel(&self) -> &str {
-        &self.sql.channel
+    /// Starts, once, a thread that LISTENs on the table's channel and wakes this recorder's
+    /// subscriptions on each NOTIFY, whoever inserted (another recorder, another process). It
+    /// reconnects after failures and ends soon after the tables are dropped. Subscriptions poll
+    /// as well, so a lost NOTIFY or a dead listener delays them by at most the poll interval.
+    pub(crate) fn ensure_listener(self: &Arc<Self>) {
+        self.listener.get_or_init(|| {
+            let tables = Arc::downgrade(self);
+            let config = self.client_config.clone();
+            let listen = format!("LISTEN \"{}\"", self.sql.channel);
+            // Without the thread, subscriptions still poll; nothing to report.
+            let _ = thread::Builder::new()
+                .name("es-postgres-listen".to_owned())
+                .spawn(move || listen_loop(&tables, &config, &listen));
+        });
     }
 
     /// Inserts `events` and `tracking` in one statement (one round trip, one transaction).
@@ -288,6 +306,34 @@ impl Tables {
         match rows.first() {
             Some(row) => from_i64(get(row, 0)?, "notification_id").map(Some),
             None => Ok(None),
+        }
+    }
+}
+
+fn listen_loop(tables: &Weak<Tables>, config: &postgres::Config, listen: &str) {
+    const TICK: Duration = Duration::from_millis(500);
+    while tables.strong_count() > 0 {
+        let connected = config.connect(NoTls).and_then(|mut client| {
+            client.batch_execute(listen)?;
+            Ok(client)
+        });
+        let Ok(mut client) = connected else {
+            thread::sleep(TICK);
+            continue;
+        };
+        // Wake subscribers once: notifications may have been missed while disconnected.
+        if let Some(t) = tables.upgrade() {
+            t.events.notify();
+        }
+        loop {
+            let next = client.notifications().timeout_iter(TICK).next();
+            let Some(t) = tables.upgrade() else { return };
+            match next {
+                Ok(Some(_)) => t.events.notify(),
+                Err(_) => break,
+                Ok(None) if client.is_closed() => break,
+                Ok(None) => {}
+            }
         }
     }
 }

@@ -1,0 +1,157 @@
+//! PostgreSQL-specific behaviour: the lock timeout really reaches the server, missing tables,
+//! identifier limits, gaps after rollbacks, secrets kept out of errors, the seed's helper.
+
+use std::time::{Duration, Instant};
+
+use es_core::{
+    AggregateRecorder, ApplicationRecorder, Env, Error, NotificationQuery, StoredEvent,
+    TimeoutKind, Uuid,
+};
+use es_postgres::{
+    PostgresApplicationRecorder, PostgresConfig, drop_postgres_schema, drop_postgres_table,
+};
+use es_testkit::support::event;
+
+fn config() -> Option<PostgresConfig> {
+    es_testkit::env_or_skip("POSTGRES_DBNAME")?;
+    let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
+    config.schema = format!("test_{}", Uuid::new_v4().simple());
+    config.pool_size = 2;
+    config.max_overflow = 1;
+    Some(config)
+}
+
+fn raw(config: &PostgresConfig) -> postgres::Client {
+    let url = format!(
+        "host={} port={} dbname={} user={} password={}",
+        config.host,
+        config.port,
+        config.dbname,
+        config.user,
+        std::env::var("POSTGRES_PASSWORD").unwrap()
+    );
+    postgres::Client::connect(&url, postgres::NoTls).unwrap()
+}
+
+#[test]
+fn a_held_table_lock_gives_a_lock_timeout_after_the_configured_time() {
+    let Some(mut config) = config() else { return };
+    config.lock_timeout = Duration::from_secs(1);
+    let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
+    let mut holder = raw(&config);
+    let mut tx = holder.transaction().unwrap();
+    tx.batch_execute(&format!(
+        "LOCK TABLE \"{}\".app_events IN EXCLUSIVE MODE",
+        config.schema
+    ))
+    .unwrap();
+    let started = Instant::now();
+    let e = r
+        .insert_events(&[event(Uuid::new_v4(), 1, "t")])
+        .unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        matches!(
+            e,
+            Error::Timeout {
+                kind: TimeoutKind::Lock,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(
+        waited >= Duration::from_millis(900),
+        "gave up after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(10), "waited {waited:?}");
+    tx.rollback().unwrap();
+    assert_eq!(
+        r.insert_events(&[event(Uuid::new_v4(), 1, "t")])
+            .unwrap()
+            .len(),
+        1
+    );
+    drop_postgres_schema(&config, &config.schema).unwrap();
+}
+
+#[test]
+fn failed_inserts_leave_gaps_that_readers_cross() {
+    let Some(config) = config() else { return };
+    let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
+    let id = Uuid::new_v4();
+    let first = r.insert_events(&[event(id, 1, "t")]).unwrap();
+    let e = r
+        .insert_events(&[event(id, 2, "t"), event(id, 1, "t")])
+        .unwrap_err();
+    assert!(e.is_version_conflict(), "{e}");
+    let next = r.insert_events(&[event(id, 2, "t")]).unwrap();
+    assert!(next[0] > first[0]);
+    let all = r.select_notifications(&NotificationQuery::new(10)).unwrap();
+    assert_eq!(all.len(), 2, "both committed events, across the gap");
+    drop_postgres_schema(&config, &config.schema).unwrap();
+}
+
+#[test]
+fn a_missing_table_is_a_programming_error_and_the_seed_helper_drops_tables() {
+    let Some(config) = config() else { return };
+    let r = PostgresApplicationRecorder::new(&config, "DogSchool").unwrap();
+    r.insert_events(&[event(Uuid::new_v4(), 1, "t")]).unwrap();
+    drop_postgres_table(&config, "dogschool_events").unwrap();
+    drop_postgres_table(&config, "dogschool_events").unwrap();
+    let e = r
+        .select_notifications(&NotificationQuery::new(1))
+        .unwrap_err();
+    assert!(e.is_programming(), "{e}");
+    assert!(
+        drop_postgres_table(&config, "x\"; DROP SCHEMA public; --")
+            .unwrap_err()
+            .is_programming()
+    );
+    drop_postgres_schema(&config, &config.schema).unwrap();
+}
+
+#[test]
+fn identifiers_are_validated_with_their_suffixes() {
+    let Some(config) = config() else { return };
+    let longest = "a".repeat(63 - "_events_nid_idx".len());
+    let r = PostgresApplicationRecorder::new(&config, &longest).unwrap();
+    r.insert_events(&[event(Uuid::new_v4(), 1, "t")]).unwrap();
+    let too_long = format!("{longest}a");
+    assert!(
+        PostgresApplicationRecorder::new(&config, &too_long)
+            .unwrap_err()
+            .is_programming()
+    );
+    for hostile in ["dogs; DROP TABLE x", "Dog\"School", "", "1dogs"] {
+        let e = PostgresApplicationRecorder::new(&config, hostile).unwrap_err();
+        assert!(e.is_programming(), "{hostile:?}: {e}");
+    }
+    drop_postgres_schema(&config, &config.schema).unwrap();
+}
+
+#[test]
+fn versions_beyond_bigint_are_data_errors_before_any_sql() {
+    let Some(config) = config() else { return };
+    let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
+    let e = r
+        .insert_events(&[StoredEvent::new(Uuid::new_v4(), u64::MAX, "t", Vec::new())])
+        .unwrap_err();
+    assert!(e.is_data(), "{e}");
+    assert_eq!(r.max_notification_id().unwrap(), None);
+    drop_postgres_schema(&config, &config.schema).unwrap();
+}
+
+#[test]
+fn a_wrong_password_is_an_error_without_the_password() {
+    let Some(config) = config() else { return };
+    let mut wrong = config.with_password("not-the-password-xyzzy");
+    wrong.connect_timeout = Duration::from_secs(2);
+    let e = PostgresApplicationRecorder::new(&wrong, "app").unwrap_err();
+    let text = format!("{e} {e:?}");
+    assert!(!text.contains("xyzzy"), "{text}");
+    assert!(
+        e.is_operational() || matches!(e, Error::Interface { .. }),
+        "{e}"
+    );
+}
