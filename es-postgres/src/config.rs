@@ -36,6 +36,8 @@ pub struct PostgresConfig {
     pub pre_ping: bool,
     /// `CREATE_TABLE` (default yes): create the schema, tables and insert function.
     pub create_table: bool,
+    /// The `application_name` connections report to the server (default `eventsourcing-rs`).
+    pub application_name: String,
 }
 
 impl fmt::Debug for PostgresConfig {
@@ -58,6 +60,7 @@ impl fmt::Debug for PostgresConfig {
             .field("conn_max_age", &self.conn_max_age)
             .field("pre_ping", &self.pre_ping)
             .field("create_table", &self.create_table)
+            .field("application_name", &self.application_name)
             .finish()
     }
 }
@@ -91,6 +94,7 @@ impl PostgresConfig {
             conn_max_age: Some(Duration::from_secs(3600)),
             pre_ping: false,
             create_table: true,
+            application_name: "eventsourcing-rs".to_owned(),
         }
     }
 
@@ -166,7 +170,7 @@ impl PostgresConfig {
             .user(&self.user)
             .password(&self.password)
             .connect_timeout(self.connect_timeout)
-            .application_name("eventsourcing-rs");
+            .application_name(&self.application_name);
         config
     }
 }

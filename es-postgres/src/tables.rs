@@ -99,16 +99,29 @@ impl Tables {
         Ok(Arc::new(tables))
     }
 
+    /// Runs `f` on a pooled connection. When the connection turns out to be dead (terminated by
+    /// the server, or closed while idle in the pool), the call is retried once on a fresh
+    /// connection: reads always, writes only when the server reported the termination (so the
+    /// statement did not run). A write whose connection failed without a report is
+    /// [`Error::OutcomeUnknown`].
     fn with<T>(
         &self,
         call: Call,
-        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+        mut f: impl FnMut(&mut Client) -> Result<T, postgres::Error>,
     ) -> Result<T> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| map_pool_error(e, self.connect_timeout))?;
-        f(&mut conn).map_err(|e| map_pg_error(e, call, self.lock_timeout))
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut conn = self
+                .pool
+                .get()
+                .map_err(|e| map_pool_error(e, self.connect_timeout))?;
+            match f(&mut conn) {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt == 1 && is_dead_connection(&e, call) => {}
+                Err(e) => return Err(map_pg_error(e, call, self.lock_timeout)),
+            }
+        }
     }
 
     /// Starts, once, a thread that LISTENs on the table's channel and wakes this recorder's
@@ -307,6 +320,17 @@ impl Tables {
             Some(row) => from_i64(get(row, 0)?, "notification_id").map(Some),
             None => Ok(None),
         }
+    }
+}
+
+/// True when `e` says the connection died before the statement could take effect.
+fn is_dead_connection(e: &postgres::Error, call: Call) -> bool {
+    match e.code() {
+        Some(code) => {
+            let c = code.code();
+            c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03")
+        }
+        None => call == Call::Read || e.is_closed(),
     }
 }
 

@@ -155,3 +155,99 @@ fn a_wrong_password_is_an_error_without_the_password() {
         "{e}"
     );
 }
+
+#[test]
+fn terminated_pooled_connections_are_survived_by_the_next_call() {
+    let Some(mut config) = config() else { return };
+    config.application_name = format!("es_{}", Uuid::new_v4().simple());
+    let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
+    let id = Uuid::new_v4();
+    r.insert_events(&[event(id, 1, "t")]).unwrap();
+    let killed: i64 = raw(&config)
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+            &[&config.application_name],
+        )
+        .unwrap()
+        .get(0);
+    assert!(killed >= 1, "no pooled connection to terminate");
+    std::thread::sleep(Duration::from_millis(100));
+    // A read and a write, each on a connection the server killed while it idled in the pool.
+    assert_eq!(r.max_notification_id().unwrap().map(|_| ()), Some(()));
+    raw(&config)
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+            &[&config.application_name],
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    r.insert_events(&[event(id, 2, "t")]).unwrap();
+    assert_eq!(
+        r.select_notifications(&NotificationQuery::new(10))
+            .unwrap()
+            .len(),
+        2
+    );
+    drop_postgres_schema(&config, &config.schema).unwrap();
+}
+
+const CHILD_SCHEMA: &str = "ES_POSTGRES_TEST_CHILD_SCHEMA";
+const PER_WRITER: u64 = 200;
+
+/// The body of the child process of `two_processes_write_and_tail_one_table`; a no-op otherwise.
+#[test]
+fn child_writer() {
+    let Ok(schema) = std::env::var(CHILD_SCHEMA) else {
+        return;
+    };
+    let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
+    config.schema = schema;
+    config.pool_size = 1;
+    let r = PostgresApplicationRecorder::new(&config, "shared").unwrap();
+    let id = Uuid::new_v4();
+    for v in 1..=PER_WRITER {
+        r.insert_events(&[event(id, v, "Child.Wrote")]).unwrap();
+    }
+}
+
+#[test]
+fn two_processes_write_and_tail_one_table() {
+    let Some(config) = config() else { return };
+    let r = PostgresApplicationRecorder::new(&config, "shared").unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_writer", "--test-threads=1"])
+        .env(CHILD_SCHEMA, &config.schema)
+        .spawn()
+        .unwrap();
+    let mut sub = r.subscribe(None, &[]).unwrap();
+    let stop = sub.stop_handle();
+    let total = usize::try_from(PER_WRITER * 2).unwrap();
+    let tail = std::thread::spawn(move || {
+        let mut ids = Vec::new();
+        for n in sub.by_ref().take(total) {
+            let id = n.unwrap().id;
+            assert!(ids.last().is_none_or(|&l| id > l), "late lower id {id}");
+            ids.push(id);
+        }
+        ids
+    });
+    let id = Uuid::new_v4();
+    for v in 1..=PER_WRITER {
+        r.insert_events(&[event(id, v, "Parent.Wrote")]).unwrap();
+    }
+    assert!(child.wait().unwrap().success(), "the child writer failed");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !tail.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop.stop();
+    let tailed = tail.join().unwrap();
+    let all = es_testkit::support::read_all_after(&r, None);
+    assert_eq!(all.len(), total, "nothing lost");
+    assert_eq!(
+        tailed,
+        es_testkit::support::ids(&all),
+        "the tail saw every event once, in order"
+    );
+    drop_postgres_schema(&config, &config.schema).unwrap();
+}
