@@ -6,6 +6,7 @@ mod ident;
 mod query;
 mod recorder;
 pub mod signal;
+mod store;
 mod subscription;
 mod types;
 
@@ -18,6 +19,7 @@ pub use recorder::{
     DynProcessRecorder, DynTrackingRecorder, ProcessRecorder, TrackingRecorder, wait_for_tracking,
 };
 pub use signal::StopHandle;
+pub use store::{RecorderStore, subscribe_to};
 pub use subscription::{SUBSCRIPTION_BATCH_SIZE, Subscription};
 pub use types::{Notification, NotificationId, StoredEvent, Tracking};
 pub use uuid::Uuid;

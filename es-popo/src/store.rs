@@ -6,8 +6,8 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use es_core::signal::Notifier;
 use es_core::{
-    Error, EventQuery, Notification, NotificationId, NotificationQuery, Result, StoredEvent,
-    Tracking, Uuid,
+    Error, EventQuery, Notification, NotificationId, NotificationQuery, RecorderStore, Result,
+    StoredEvent, Tracking, Uuid,
 };
 
 /// Events, their index and tracking, under one lock so that a batch and its tracking record
@@ -26,9 +26,9 @@ struct State {
 pub(crate) struct Store {
     state: RwLock<State>,
     /// Notified after each committed insert of events.
-    pub(crate) events: Notifier,
+    events: Notifier,
     /// Notified after each committed tracking record.
-    pub(crate) tracking: Notifier,
+    tracking: Notifier,
 }
 
 fn id_of(position: usize) -> NotificationId {
@@ -46,8 +46,15 @@ impl Store {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let state = self.read();
+        (state.log.len(), state.tracking.len())
+    }
+}
+
+impl RecorderStore for Store {
     /// Stores `events` and `tracking` atomically and returns the events' notification ids.
-    pub(crate) fn insert(
+    fn insert(
         &self,
         events: &[StoredEvent],
         tracking: Option<&Tracking>,
@@ -89,39 +96,35 @@ impl Store {
         Ok(ids)
     }
 
-    pub(crate) fn select_events(
-        &self,
-        originator_id: Uuid,
-        query: &EventQuery,
-    ) -> Vec<StoredEvent> {
+    fn select_events(&self, originator_id: Uuid, query: &EventQuery) -> Result<Vec<StoredEvent>> {
         if let (Some(gt), Some(lte)) = (query.gt, query.lte)
             && gt >= lte
         {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let lower = query.gt.map_or(Bound::Unbounded, Bound::Excluded);
         let upper = query.lte.map_or(Bound::Unbounded, Bound::Included);
         let limit = query.limit.unwrap_or(usize::MAX);
         let state = self.read();
         let Some(versions) = state.index.get(&originator_id) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let range = versions.range((lower, upper)).map(|(_, &p)| &state.log[p]);
-        if query.desc {
+        Ok(if query.desc {
             range.rev().take(limit).cloned().collect()
         } else {
             range.take(limit).cloned().collect()
-        }
+        })
     }
 
-    pub(crate) fn select_notifications(&self, query: &NotificationQuery) -> Vec<Notification> {
+    fn select_notifications(&self, query: &NotificationQuery) -> Result<Vec<Notification>> {
         let Some(first) = query.first_id() else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let skip = usize::try_from(first.saturating_sub(1)).unwrap_or(usize::MAX);
         let stop = query.stop.unwrap_or(NotificationId::MAX);
         let state = self.read();
-        state
+        Ok(state
             .log
             .iter()
             .enumerate()
@@ -131,21 +134,24 @@ impl Store {
             .filter(|(_, e)| query.admits_topic(&e.topic))
             .take(query.limit)
             .map(|(id, e)| Notification::new(id, e.clone()))
-            .collect()
+            .collect())
     }
 
-    pub(crate) fn max_notification_id(&self) -> Option<NotificationId> {
+    fn max_notification_id(&self) -> Result<Option<NotificationId>> {
         let len = self.read().log.len();
-        len.checked_sub(1).map(id_of)
+        Ok(len.checked_sub(1).map(id_of))
     }
 
-    pub(crate) fn max_tracking_id(&self, application_name: &str) -> Option<NotificationId> {
-        self.read().tracking.get(application_name).copied()
+    fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
+        Ok(self.read().tracking.get(application_name).copied())
     }
 
-    pub(crate) fn counts(&self) -> (usize, usize) {
-        let state = self.read();
-        (state.log.len(), state.tracking.len())
+    fn events_notifier(&self) -> &Notifier {
+        &self.events
+    }
+
+    fn tracking_notifier(&self) -> &Notifier {
+        &self.tracking
     }
 }
 

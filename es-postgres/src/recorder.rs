@@ -3,11 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use es_core::{
-    AggregateRecorder, ApplicationRecorder, Env, EventQuery, Notification, NotificationId,
-    NotificationQuery, ProcessRecorder, Result, StopHandle, StoredEvent, Subscription, Tracking,
-    TrackingRecorder, Uuid, wait_for_tracking,
-};
+#[allow(unused_imports)] // Linked from the docs.
+use es_core::{AggregateRecorder, ApplicationRecorder, ProcessRecorder, TrackingRecorder};
+use es_core::{Env, Result};
 
 use crate::config::PostgresConfig;
 use crate::sql::Kind;
@@ -76,84 +74,7 @@ recorder_type!(
     Kind::Process
 );
 
-impl AggregateRecorder for PostgresAggregateRecorder {
-    fn insert_events(&self, events: &[StoredEvent]) -> Result<Vec<NotificationId>> {
-        self.tables.insert(events, None).map(|_| Vec::new())
-    }
-
-    fn select_events(&self, originator_id: Uuid, query: &EventQuery) -> Result<Vec<StoredEvent>> {
-        self.tables.select_events(originator_id, query)
-    }
-}
-
-macro_rules! application_impls {
-    ($($name:ident),*) => {$(
-        impl AggregateRecorder for $name {
-            fn insert_events(&self, events: &[StoredEvent]) -> Result<Vec<NotificationId>> {
-                self.tables.insert(events, None)
-            }
-
-            fn select_events(&self, originator_id: Uuid, query: &EventQuery) -> Result<Vec<StoredEvent>> {
-                self.tables.select_events(originator_id, query)
-            }
-        }
-
-        impl ApplicationRecorder for $name {
-            fn select_notifications(&self, query: &NotificationQuery) -> Result<Vec<Notification>> {
-                self.tables.select_notifications(query)
-            }
-
-            fn max_notification_id(&self) -> Result<Option<NotificationId>> {
-                self.tables.max_notification_id()
-            }
-
-            fn subscribe(&self, gt: Option<NotificationId>, topics: &[String]) -> Result<Subscription> {
-                self.tables.ensure_listener();
-                let tables = Arc::clone(&self.tables);
-                let fetch = move |q: &NotificationQuery| tables.select_notifications(q);
-                Ok(Subscription::new(fetch, gt, topics)
-                    .woken_by(&self.tables.events)
-                    .polling(POLL_INTERVAL))
-            }
-        }
-    )*};
-}
-
-application_impls!(PostgresApplicationRecorder, PostgresProcessRecorder);
-
-macro_rules! tracking_impls {
-    ($($name:ident),*) => {$(
-        impl TrackingRecorder for $name {
-            fn insert_tracking(&self, tracking: &Tracking) -> Result<()> {
-                self.tables.insert_tracking(tracking)
-            }
-
-            fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
-                self.tables.max_tracking_id(application_name)
-            }
-
-            fn wait(
-                &self,
-                application_name: &str,
-                notification_id: NotificationId,
-                timeout: Duration,
-                interrupt: Option<&StopHandle>,
-            ) -> Result<()> {
-                let notifier = Some(&self.tables.tracking);
-                wait_for_tracking(self, application_name, notification_id, timeout, interrupt, notifier)
-            }
-        }
-    )*};
-}
-
-tracking_impls!(PostgresTrackingRecorder, PostgresProcessRecorder);
-
-impl ProcessRecorder for PostgresProcessRecorder {
-    fn insert_events_with_tracking(
-        &self,
-        events: &[StoredEvent],
-        tracking: &Tracking,
-    ) -> Result<Vec<NotificationId>> {
-        self.tables.insert(events, Some(tracking))
-    }
-}
+es_core::impl_recorder_traits!(aggregate_only: PostgresAggregateRecorder, tables);
+es_core::impl_recorder_traits!(application: PostgresApplicationRecorder, tables);
+es_core::impl_recorder_traits!(tracking: PostgresTrackingRecorder, tables);
+es_core::impl_recorder_traits!(process: PostgresProcessRecorder, tables);

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use es_core::signal::Notifier;
 use es_core::{
-    Error, EventQuery, Notification, NotificationId, NotificationQuery, Result, StoredEvent,
-    TablePrefix, Tracking, Uuid,
+    Error, EventQuery, Notification, NotificationId, NotificationQuery, RecorderStore, Result,
+    StoredEvent, TablePrefix, Tracking, Uuid,
 };
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
@@ -123,12 +123,14 @@ impl Tables {
             }
         }
     }
+}
 
+impl RecorderStore for Tables {
     /// Starts, once, a thread that LISTENs on the table's channel and wakes this recorder's
     /// subscriptions on each NOTIFY, whoever inserted (another recorder, another process). It
     /// reconnects after failures and ends soon after the tables are dropped. Subscriptions poll
     /// as well, so a lost NOTIFY or a dead listener delays them by at most the poll interval.
-    pub(crate) fn ensure_listener(self: &Arc<Self>) {
+    fn prepare_subscription(self: &Arc<Self>) -> Result<()> {
         self.listener.get_or_init(|| {
             let tables = Arc::downgrade(self);
             let config = self.client_config.clone();
@@ -138,10 +140,11 @@ impl Tables {
                 .name("es-postgres-listen".to_owned())
                 .spawn(move || listen_loop(&tables, &config, &listen));
         });
+        Ok(())
     }
 
     /// Inserts `events` and `tracking` in one statement (one round trip, one transaction).
-    pub(crate) fn insert(
+    fn insert(
         &self,
         events: &[StoredEvent],
         tracking: Option<&Tracking>,
@@ -197,7 +200,7 @@ impl Tables {
         Ok(out)
     }
 
-    pub(crate) fn insert_tracking(&self, t: &Tracking) -> Result<()> {
+    fn insert_tracking(&self, t: &Tracking) -> Result<()> {
         let id = to_i64(t.notification_id, "notification_id")?;
         let params: [(&(dyn ToSql + Sync), Type); 2] =
             [(&t.application_name, Type::TEXT), (&id, Type::INT8)];
@@ -214,7 +217,7 @@ impl Tables {
         Ok(())
     }
 
-    pub(crate) fn select_events(&self, id: Uuid, q: &EventQuery) -> Result<Vec<StoredEvent>> {
+    fn select_events(&self, id: Uuid, q: &EventQuery) -> Result<Vec<StoredEvent>> {
         let gt = match q.gt {
             Some(gt) if gt >= i64::MAX.unsigned_abs() => return Ok(Vec::new()),
             Some(gt) => to_i64(gt, "gt")?,
@@ -251,7 +254,7 @@ impl Tables {
             .collect()
     }
 
-    pub(crate) fn select_notifications(&self, q: &NotificationQuery) -> Result<Vec<Notification>> {
+    fn select_notifications(&self, q: &NotificationQuery) -> Result<Vec<Notification>> {
         let Some(first) = q.first_id() else {
             return Ok(Vec::new());
         };
@@ -300,7 +303,7 @@ impl Tables {
             .collect()
     }
 
-    pub(crate) fn max_notification_id(&self) -> Result<Option<NotificationId>> {
+    fn max_notification_id(&self) -> Result<Option<NotificationId>> {
         let rows = self.with(Call::Read, |c| {
             c.query_typed(&self.sql.max_notification_id, &[])
         })?;
@@ -311,7 +314,7 @@ impl Tables {
         max.map(|m| from_i64(m, "notification_id")).transpose()
     }
 
-    pub(crate) fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
+    fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
         let params: [(&(dyn ToSql + Sync), Type); 1] = [(&application_name, Type::TEXT)];
         let rows = self.with(Call::Read, |c| {
             c.query_typed(&self.sql.max_tracking_id, &params)
@@ -320,6 +323,18 @@ impl Tables {
             Some(row) => from_i64(get(row, 0)?, "notification_id").map(Some),
             None => Ok(None),
         }
+    }
+
+    fn events_notifier(&self) -> &Notifier {
+        &self.events
+    }
+
+    fn tracking_notifier(&self) -> &Notifier {
+        &self.tracking
+    }
+
+    fn poll_interval(&self) -> Option<Duration> {
+        Some(crate::recorder::POLL_INTERVAL)
     }
 }
 

@@ -1,10 +1,12 @@
 //! [`Tables`]: the operations every SQLite recorder type is built from.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use es_core::signal::Notifier;
 use es_core::{
-    Error, EventQuery, Notification, NotificationId, NotificationQuery, Result, StoredEvent,
-    TablePrefix, Tracking, Uuid,
+    Error, EventQuery, Notification, NotificationId, NotificationQuery, RecorderStore, Result,
+    StoredEvent, TablePrefix, Tracking, Uuid,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
@@ -82,8 +84,57 @@ impl Tables {
             .ok_or_else(|| Error::programming("this recorder has no tracking table"))
     }
 
+    fn upsert_tracking(&self, tx: &Transaction<'_>, sql: &TrackingSql, t: &Tracking) -> Result<()> {
+        let id = to_i64(t.notification_id, "notification_id")?;
+        let mut stmt = tx.prepare_cached(&sql.upsert).map_err(|e| self.db.map(e))?;
+        let changed = stmt
+            .execute(params![t.application_name, id])
+            .map_err(|e| self.db.map(e))?;
+        if changed == 0 {
+            return Err(Error::tracking_conflict(
+                &t.application_name,
+                t.notification_id,
+            ));
+        }
+        Ok(())
+    }
+
+    fn query_notifications(
+        &self,
+        conn: &Connection,
+        text: &str,
+        values: Vec<Value>,
+    ) -> Result<Vec<Notification>> {
+        let map = |e| self.db.map(e);
+        let mut stmt = conn.prepare_cached(text).map_err(map)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(values))
+            .map_err(map)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(map)? {
+            out.push(self.notification(row)?);
+        }
+        Ok(out)
+    }
+
+    fn notification(&self, row: &Row<'_>) -> Result<Notification> {
+        let map = |e| self.db.map(e);
+        let id: i64 = row.get(0).map_err(map)?;
+        let originator: Vec<u8> = row.get(1).map_err(map)?;
+        let version: i64 = row.get(2).map_err(map)?;
+        Ok(Notification {
+            id: from_i64(id, "notification_id")?,
+            originator_id: uuid_of(&originator)?,
+            originator_version: from_i64(version, "originator_version")?,
+            topic: row.get(3).map_err(map)?,
+            state: row.get(4).map_err(map)?,
+        })
+    }
+}
+
+impl RecorderStore for Tables {
     /// Inserts `events` and `tracking` in one `BEGIN IMMEDIATE` transaction; returns the ids.
-    pub(crate) fn insert(
+    fn insert(
         &self,
         events: &[StoredEvent],
         tracking: Option<&Tracking>,
@@ -122,23 +173,8 @@ impl Tables {
         Ok(ids)
     }
 
-    fn upsert_tracking(&self, tx: &Transaction<'_>, sql: &TrackingSql, t: &Tracking) -> Result<()> {
-        let id = to_i64(t.notification_id, "notification_id")?;
-        let mut stmt = tx.prepare_cached(&sql.upsert).map_err(|e| self.db.map(e))?;
-        let changed = stmt
-            .execute(params![t.application_name, id])
-            .map_err(|e| self.db.map(e))?;
-        if changed == 0 {
-            return Err(Error::tracking_conflict(
-                &t.application_name,
-                t.notification_id,
-            ));
-        }
-        Ok(())
-    }
-
     /// Records `tracking` alone.
-    pub(crate) fn insert_tracking(&self, tracking: &Tracking) -> Result<()> {
+    fn insert_tracking(&self, tracking: &Tracking) -> Result<()> {
         let sql = self.tracking_sql()?;
         self.db
             .write(|tx| self.upsert_tracking(tx, sql, tracking))?;
@@ -146,7 +182,7 @@ impl Tables {
         Ok(())
     }
 
-    pub(crate) fn select_events(&self, id: Uuid, q: &EventQuery) -> Result<Vec<StoredEvent>> {
+    fn select_events(&self, id: Uuid, q: &EventQuery) -> Result<Vec<StoredEvent>> {
         let sql = self.events_sql()?;
         let gt = match q.gt {
             Some(gt) if gt >= i64::MAX.unsigned_abs() => return Ok(Vec::new()),
@@ -182,7 +218,7 @@ impl Tables {
         })
     }
 
-    pub(crate) fn select_notifications(&self, q: &NotificationQuery) -> Result<Vec<Notification>> {
+    fn select_notifications(&self, q: &NotificationQuery) -> Result<Vec<Notification>> {
         let sql = self.events_sql()?;
         let Some(first) = q.first_id() else {
             return Ok(Vec::new());
@@ -208,39 +244,7 @@ impl Tables {
             .read(|conn| self.query_notifications(conn, &text, values))
     }
 
-    fn query_notifications(
-        &self,
-        conn: &Connection,
-        text: &str,
-        values: Vec<Value>,
-    ) -> Result<Vec<Notification>> {
-        let map = |e| self.db.map(e);
-        let mut stmt = conn.prepare_cached(text).map_err(map)?;
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(values))
-            .map_err(map)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(map)? {
-            out.push(self.notification(row)?);
-        }
-        Ok(out)
-    }
-
-    fn notification(&self, row: &Row<'_>) -> Result<Notification> {
-        let map = |e| self.db.map(e);
-        let id: i64 = row.get(0).map_err(map)?;
-        let originator: Vec<u8> = row.get(1).map_err(map)?;
-        let version: i64 = row.get(2).map_err(map)?;
-        Ok(Notification {
-            id: from_i64(id, "notification_id")?,
-            originator_id: uuid_of(&originator)?,
-            originator_version: from_i64(version, "originator_version")?,
-            topic: row.get(3).map_err(map)?,
-            state: row.get(4).map_err(map)?,
-        })
-    }
-
-    pub(crate) fn max_notification_id(&self) -> Result<Option<NotificationId>> {
+    fn max_notification_id(&self) -> Result<Option<NotificationId>> {
         let sql = self.events_sql()?;
         let max: Option<i64> = self.db.read(|conn| {
             conn.prepare_cached(&sql.max_notification_id)
@@ -250,7 +254,7 @@ impl Tables {
         max.map(|m| from_i64(m, "notification_id")).transpose()
     }
 
-    pub(crate) fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
+    fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
         let sql = self.tracking_sql()?;
         let max: Option<i64> = self.db.read(|conn| {
             conn.prepare_cached(&sql.max)
@@ -258,5 +262,19 @@ impl Tables {
                 .map_err(|e| self.db.map(e))
         })?;
         max.map(|m| from_i64(m, "notification_id")).transpose()
+    }
+
+    fn events_notifier(&self) -> &Notifier {
+        &self.db.events
+    }
+
+    fn tracking_notifier(&self) -> &Notifier {
+        &self.db.tracking
+    }
+
+    fn poll_interval(&self) -> Option<Duration> {
+        self.db
+            .shared_with_other_processes()
+            .then_some(crate::recorder::POLL_INTERVAL)
     }
 }
