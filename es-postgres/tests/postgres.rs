@@ -204,50 +204,18 @@ fn child_writer() {
     config.schema = schema;
     config.pool_size = 1;
     let r = PostgresApplicationRecorder::new(&config, "shared").unwrap();
-    let id = Uuid::new_v4();
-    for v in 1..=PER_WRITER {
-        r.insert_events(&[event(id, v, "Child.Wrote")]).unwrap();
-    }
+    es_testkit::concurrent::write_as_child(&r, PER_WRITER);
 }
 
 #[test]
 fn two_processes_write_and_tail_one_table() {
     let Some(config) = config() else { return };
     let r = PostgresApplicationRecorder::new(&config, "shared").unwrap();
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_writer", "--test-threads=1"])
         .env(CHILD_SCHEMA, &config.schema)
         .spawn()
         .unwrap();
-    let mut sub = r.subscribe(None, &[]).unwrap();
-    let stop = sub.stop_handle();
-    let total = usize::try_from(PER_WRITER * 2).unwrap();
-    let tail = std::thread::spawn(move || {
-        let mut ids = Vec::new();
-        for n in sub.by_ref().take(total) {
-            let id = n.unwrap().id;
-            assert!(ids.last().is_none_or(|&l| id > l), "late lower id {id}");
-            ids.push(id);
-        }
-        ids
-    });
-    let id = Uuid::new_v4();
-    for v in 1..=PER_WRITER {
-        r.insert_events(&[event(id, v, "Parent.Wrote")]).unwrap();
-    }
-    assert!(child.wait().unwrap().success(), "the child writer failed");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !tail.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    stop.stop();
-    let tailed = tail.join().unwrap();
-    let all = es_testkit::support::read_all_after(&r, None);
-    assert_eq!(all.len(), total, "nothing lost");
-    assert_eq!(
-        tailed,
-        es_testkit::support::ids(&all),
-        "the tail saw every event once, in order"
-    );
+    es_testkit::concurrent::tail_while_another_process_writes(&r, child, PER_WRITER, false);
     drop_postgres_schema(&config, &config.schema).unwrap();
 }

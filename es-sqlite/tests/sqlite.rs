@@ -2,7 +2,6 @@
 //! timeouts, missing tables, hostile names and out-of-range values.
 
 use std::process::Command;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use es_core::{
@@ -10,7 +9,8 @@ use es_core::{
     TimeoutKind, Uuid,
 };
 use es_sqlite::{SqliteApplicationRecorder, SqliteConfig, SqliteProcessRecorder};
-use es_testkit::support::{event, read_all_after};
+use es_testkit::concurrent;
+use es_testkit::support::event;
 
 fn file_config(dir: &tempfile::TempDir) -> SqliteConfig {
     SqliteConfig::new(dir.path().join("events.db").to_str().unwrap())
@@ -166,10 +166,7 @@ fn child_writer() {
         return;
     };
     let r = SqliteApplicationRecorder::new(&SqliteConfig::new(dbname), "shared").unwrap();
-    let id = Uuid::new_v4();
-    for v in 1..=PER_WRITER {
-        r.insert_events(&[event(id, v, "Child.Wrote")]).unwrap();
-    }
+    concurrent::write_as_child(&r, PER_WRITER);
 }
 
 #[test]
@@ -177,45 +174,10 @@ fn two_processes_write_and_tail_one_file() {
     let dir = tempfile::tempdir().unwrap();
     let config = file_config(&dir);
     let r = SqliteApplicationRecorder::new(&config, "shared").unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_writer", "--test-threads=1"])
         .env(CHILD_DB, &config.dbname)
         .spawn()
         .unwrap();
-    let mut sub = r.subscribe(None, &[]).unwrap();
-    let stop = sub.stop_handle();
-    let total = usize::try_from(PER_WRITER * 2).unwrap();
-    let tail = thread::spawn(move || {
-        let mut ids = Vec::new();
-        for n in sub.by_ref().take(total) {
-            let id = n.unwrap().id;
-            assert!(ids.last().is_none_or(|&l| id > l), "late lower id {id}");
-            ids.push(id);
-        }
-        ids
-    });
-    let id = Uuid::new_v4();
-    for v in 1..=PER_WRITER {
-        r.insert_events(&[event(id, v, "Parent.Wrote")]).unwrap();
-    }
-    assert!(child.wait().unwrap().success(), "the child writer failed");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !tail.is_finished() && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(10));
-    }
-    stop.stop();
-    let tailed = tail.join().unwrap();
-    let all = read_all_after(&r, None);
-    let expected: Vec<u64> = (1..=PER_WRITER * 2).collect();
-    assert_eq!(
-        es_testkit::support::ids(&all),
-        expected,
-        "gap-free, nothing lost"
-    );
-    assert_eq!(
-        tailed, expected,
-        "the subscription saw every event once, in order"
-    );
-    let children = all.iter().filter(|n| n.topic == "Child.Wrote").count();
-    assert_eq!(children, usize::try_from(PER_WRITER).unwrap());
+    concurrent::tail_while_another_process_writes(&r, child, PER_WRITER, true);
 }

@@ -269,3 +269,65 @@ pub fn competing_followers_process_once<R: ProcessRecorder>(make: &dyn Fn() -> R
         assert_eq!((n.originator_id, n.originator_version), (*me, *p));
     }
 }
+
+/// The child's half of [`tail_while_another_process_writes`]: appends `events` single-event
+/// batches of a fresh originator with topic `"Child.Wrote"`.
+pub fn write_as_child<R: ApplicationRecorder + ?Sized>(recorder: &R, events: u64) {
+    let id = Uuid::new_v4();
+    for v in 1..=events {
+        recorder
+            .insert_events(&[event(id, v, "Child.Wrote")])
+            .unwrap();
+    }
+}
+
+/// Another process (`child`, running [`write_as_child`] with `events` on the same store) and
+/// this one append at once while a subscription tails the log: the child succeeds, nothing is
+/// lost or repeated, and the subscription never receives a lower id after a higher one. On
+/// gap-free backends the ids are also exactly consecutive.
+pub fn tail_while_another_process_writes<R: ApplicationRecorder>(
+    recorder: &R,
+    mut child: std::process::Child,
+    events: u64,
+    gap_free: bool,
+) {
+    let before = recorder.max_notification_id().unwrap();
+    let mut sub = recorder.subscribe(before, &[]).unwrap();
+    let stop = sub.stop_handle();
+    let total = usize::try_from(events * 2).unwrap();
+    let (tailed, all) = thread::scope(|s| {
+        let tail = s.spawn(move || {
+            let mut ids: Vec<u64> = Vec::new();
+            for n in sub.by_ref().take(total) {
+                let id = n.unwrap().id;
+                assert!(ids.last().is_none_or(|&l| id > l), "late lower id {id}");
+                ids.push(id);
+            }
+            ids
+        });
+        let id = Uuid::new_v4();
+        for v in 1..=events {
+            recorder
+                .insert_events(&[event(id, v, "Parent.Wrote")])
+                .unwrap();
+        }
+        assert!(child.wait().unwrap().success(), "the child writer failed");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !tail.is_finished() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        stop.stop();
+        (tail.join().unwrap(), read_all_after(recorder, before))
+    });
+    let ids = crate::support::ids(&all);
+    assert_eq!(all.len(), total, "nothing lost");
+    let children = all.iter().filter(|n| n.topic == "Child.Wrote").count();
+    assert_eq!(children, total / 2, "every event of the child");
+    if gap_free {
+        assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "gap in {ids:?}");
+    }
+    assert_eq!(
+        tailed, ids,
+        "the subscription saw every event once, in order"
+    );
+}
