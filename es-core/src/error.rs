@@ -135,6 +135,55 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
+    /// An event of another aggregate was applied to this one.
+    #[error("event of aggregate {found} applied to aggregate {expected}")]
+    OriginatorMismatch {
+        /// The aggregate's id.
+        expected: Uuid,
+        /// The event's originator id.
+        found: Uuid,
+    },
+    /// An event was applied out of order.
+    #[error("aggregate {originator_id} expected version {expected}, got {found}")]
+    VersionMismatch {
+        /// The aggregate.
+        originator_id: Uuid,
+        /// The next version.
+        expected: u64,
+        /// The event's version.
+        found: u64,
+    },
+    /// No aggregate with this id (at this version) is recorded.
+    #[error("aggregate {id} not found{}", version.map(|v| format!(" at version {v}")).unwrap_or_default())]
+    AggregateNotFound {
+        /// The id asked for.
+        id: Uuid,
+        /// The version asked for, if any.
+        version: Option<u64>,
+    },
+    /// A stored event could not be decoded (decrypted, decompressed, parsed or upcast). The
+    /// message never contains key material.
+    #[error(
+        "cannot decode event {topic:?} of {originator_id} version {originator_version}: {source}"
+    )]
+    Decode {
+        /// The stored topic.
+        topic: String,
+        /// The aggregate.
+        originator_id: Uuid,
+        /// The version.
+        originator_version: u64,
+        /// What failed.
+        source: BoxError,
+    },
+    /// An event could not be encoded (serialised, compressed or encrypted).
+    #[error("cannot encode event {topic:?}: {source}")]
+    Encode {
+        /// The topic.
+        topic: String,
+        /// What failed.
+        source: BoxError,
+    },
     /// A wait was interrupted through its [`StopHandle`](crate::StopHandle).
     #[error("wait interrupted")]
     WaitInterrupted,
@@ -227,6 +276,16 @@ impl Error {
     /// True for data errors.
     pub fn is_data(&self) -> bool {
         matches!(self, Self::Data { .. })
+    }
+
+    /// True when an aggregate was not found.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::AggregateNotFound { .. })
+    }
+
+    /// True for a stored event that could not be decoded.
+    pub fn is_decode(&self) -> bool {
+        matches!(self, Self::Decode { .. })
     }
 
     /// True for configuration errors.

@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 
+pub mod domain;
 pub mod env;
 mod error;
 mod ident;
+pub mod mapper;
 mod query;
 mod recorder;
 pub mod signal;
