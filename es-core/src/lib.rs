@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod application;
 pub mod domain;
 pub mod env;
 mod error;

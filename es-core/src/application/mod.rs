@@ -1,0 +1,329 @@
+//! Applications: save aggregates atomically, get them back (with snapshots and a cache), and
+//! read the notification log.
+//!
+//! ```
+//! # use es_core::aggregate;
+//! # use es_core::domain::Aggregate;
+//! # use serde::{Deserialize, Serialize};
+//! # aggregate! {
+//! #     #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+//! #     pub struct Dog { pub name: String, pub tricks: Vec<String> }
+//! #     pub enum DogEvent {
+//! #         Registered { name: String } => |dog| dog.name = name.clone(),
+//! #         TrickAdded { trick: String } => |dog| dog.tricks.push(trick.clone()),
+//! #     }
+//! # }
+//! use std::sync::Arc;
+//! use es_core::application::{Application, Stores};
+//! use es_core::Env;
+//! use es_popo::PopoProcessRecorder;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let stores = Stores::new(Arc::new(PopoProcessRecorder::new()));
+//! let school = Application::new(Env::new("DogSchool"), stores)?;
+//! let mut dog = Dog::create(DogEvent::Registered { name: "Fido".into() });
+//! dog.trigger(DogEvent::TrickAdded { trick: "roll over".into() });
+//! let recordings = school.save(&mut dog)?;
+//! assert_eq!(recordings.len(), 2);
+//! let copy: Dog = school.get(dog.id())?;
+//! assert_eq!(copy.tricks, ["roll over"]);
+//! # Ok(())
+//! # }
+//! ```
+
+mod cache;
+mod log;
+mod pending;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::domain::Aggregate;
+use crate::mapper::Mapper;
+use crate::{
+    AggregateRecorder, Env, Error, EventQuery, NotificationId, ProcessRecorder, Result,
+    StoredEvent, Tracking,
+};
+
+use cache::Cache;
+pub use log::{DEFAULT_SECTION_SIZE, NotificationLog, Reader, Section};
+pub use pending::Pending;
+
+/// The recorders of one application: its events (a process recorder, so that it can also
+/// follow other applications) and, when snapshotting is on, its snapshots.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    /// Events, the notification log and tracking.
+    pub events: Arc<dyn ProcessRecorder>,
+    /// Snapshots, if enabled.
+    pub snapshots: Option<Arc<dyn AggregateRecorder>>,
+}
+
+impl Stores {
+    /// Stores without snapshots.
+    pub fn new(events: Arc<dyn ProcessRecorder>) -> Self {
+        Self {
+            events,
+            snapshots: None,
+        }
+    }
+
+    /// Adds a snapshot store.
+    #[must_use]
+    pub fn with_snapshots(mut self, snapshots: Arc<dyn AggregateRecorder>) -> Self {
+        self.snapshots = Some(snapshots);
+        self
+    }
+}
+
+/// A saved event: which aggregate, which version, which topic, and its notification id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recording {
+    /// The aggregate.
+    pub originator_id: Uuid,
+    /// The version.
+    pub originator_version: u64,
+    /// The event's topic.
+    pub topic: String,
+    /// Its position in the application's notification log.
+    pub notification_id: NotificationId,
+}
+
+/// An event-sourced application: a name, an env, recorders and a mapper.
+///
+/// `AGGREGATE_CACHE_MAXSIZE` (unset: no cache; 0: unbounded) turns on the aggregate cache; a
+/// cached aggregate is always fast-forwarded with the events recorded after it, so `get` never
+/// returns state older than the store's.
+#[derive(Debug)]
+pub struct Application {
+    env: Env,
+    stores: Stores,
+    mapper: Mapper,
+    cache: Option<Cache>,
+    intervals: HashMap<&'static str, u64>,
+    section_size: usize,
+}
+
+impl Application {
+    /// The application named `env.name()`, with the mapper `env` configures.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for malformed cipher, compressor or cache settings.
+    pub fn new(env: Env, stores: Stores) -> Result<Self> {
+        let mapper = Mapper::from_env(&env)?;
+        let cache = env
+            .parse::<usize>("AGGREGATE_CACHE_MAXSIZE")?
+            .map(Cache::new);
+        Ok(Self {
+            env,
+            stores,
+            mapper,
+            cache,
+            intervals: HashMap::new(),
+            section_size: DEFAULT_SECTION_SIZE,
+        })
+    }
+
+    /// Snapshots aggregates of type `A` whenever a save takes one to a multiple of `interval`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Programming`] when the application has no snapshot store or `interval` is 0.
+    pub fn with_snapshotting_interval<A: Aggregate>(mut self, interval: u64) -> Result<Self> {
+        if self.stores.snapshots.is_none() || interval == 0 {
+            return Err(Error::programming(
+                "snapshotting intervals need a snapshot store (IS_SNAPSHOTTING_ENABLED) and an interval above 0",
+            ));
+        }
+        self.intervals.insert(A::NAME, interval);
+        Ok(self)
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        self.env.name()
+    }
+
+    /// The env.
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// The events recorder.
+    pub fn recorder(&self) -> &Arc<dyn ProcessRecorder> {
+        &self.stores.events
+    }
+
+    /// The mapper.
+    pub fn mapper(&self) -> &Mapper {
+        &self.mapper
+    }
+
+    /// True when snapshots are stored.
+    pub fn snapshotting(&self) -> bool {
+        self.stores.snapshots.is_some()
+    }
+
+    /// Saves the pending events of `aggregate` in one atomic insert.
+    ///
+    /// # Errors
+    ///
+    /// As [`save_all`](Self::save_all).
+    pub fn save<P: Pending>(&self, aggregate: &mut P) -> Result<Vec<Recording>> {
+        self.save_all(&mut [aggregate])
+    }
+
+    /// Saves the pending events of every aggregate in one atomic insert, in order, and returns
+    /// their recordings. On success the events are no longer pending; on error nothing is
+    /// recorded and they stay pending.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::VersionConflict`] when another writer saved one of these aggregates first
+    /// (reload and retry); [`Error::Encode`]; the recorder's errors.
+    pub fn save_all(&self, aggregates: &mut [&mut dyn Pending]) -> Result<Vec<Recording>> {
+        self.record(aggregates, None)
+    }
+
+    /// Saves as [`save_all`](Self::save_all), together with `tracking` when given, in one
+    /// transaction: how process applications record what a policy produced.
+    ///
+    /// # Errors
+    ///
+    /// As [`save_all`](Self::save_all), and [`Error::TrackingConflict`].
+    pub fn record(
+        &self,
+        aggregates: &mut [&mut dyn Pending],
+        tracking: Option<&Tracking>,
+    ) -> Result<Vec<Recording>> {
+        let mut events: Vec<StoredEvent> = Vec::new();
+        let mut counts = Vec::with_capacity(aggregates.len());
+        for a in aggregates.iter() {
+            let stored = a.stored_events(&self.mapper)?;
+            counts.push(u64::try_from(stored.len()).unwrap_or(u64::MAX));
+            events.extend(stored);
+        }
+        let ids = match tracking {
+            Some(t) => self.stores.events.insert_events_with_tracking(&events, t)?,
+            None => self.stores.events.insert_events(&events)?,
+        };
+        let recordings = events
+            .into_iter()
+            .zip(ids)
+            .map(|(e, notification_id)| Recording {
+                originator_id: e.originator_id,
+                originator_version: e.originator_version,
+                topic: e.topic,
+                notification_id,
+            })
+            .collect();
+        for (a, saved) in aggregates.iter_mut().zip(counts) {
+            let (id, version) = a.position();
+            let crossed = self
+                .intervals
+                .get(a.type_name())
+                .is_some_and(|&n| (version - saved.min(version) + 1..=version).any(|v| v % n == 0));
+            a.clear_pending();
+            if let Some(cache) = &self.cache {
+                cache.put(id, version, a.cache_copy());
+            }
+            if crossed && let Some(snapshots) = &self.stores.snapshots {
+                snapshots.insert_events(&[a.snapshot(&self.mapper)?])?;
+            }
+        }
+        Ok(recordings)
+    }
+
+    /// The latest version of aggregate `id`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AggregateNotFound`] when it has no events; [`Error::Decode`]; the recorder's
+    /// errors.
+    pub fn get<A: Aggregate>(&self, id: Uuid) -> Result<A> {
+        let Some(cache) = &self.cache else {
+            return self.load(id, None);
+        };
+        let aggregate = match cache.get::<A>(id) {
+            Some(mut cached) => {
+                let after = EventQuery::new().after(cached.version());
+                self.replay(id, &mut cached, &after)?;
+                cached
+            }
+            None => self.load(id, None)?,
+        };
+        cache.put(id, aggregate.version(), Box::new(aggregate.clone()));
+        Ok(aggregate)
+    }
+
+    /// Aggregate `id` as it was at `version` (or its latest version below it).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get).
+    pub fn get_at<A: Aggregate>(&self, id: Uuid, version: u64) -> Result<A> {
+        self.load(id, Some(version))
+    }
+
+    /// True when aggregate `id` has events.
+    ///
+    /// # Errors
+    ///
+    /// The recorder's errors.
+    pub fn contains(&self, id: Uuid) -> Result<bool> {
+        let first = EventQuery::new().limit(1);
+        Ok(!self.stores.events.select_events(id, &first)?.is_empty())
+    }
+
+    /// Stores a snapshot of aggregate `id` at `version` (the latest when `None`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Programming`] without a snapshot store; as [`get_at`](Self::get_at).
+    pub fn take_snapshot<A: Aggregate>(&self, id: Uuid, version: Option<u64>) -> Result<()> {
+        let Some(snapshots) = &self.stores.snapshots else {
+            return Err(Error::programming(
+                "cannot take a snapshot: snapshotting is not enabled (IS_SNAPSHOTTING_ENABLED)",
+            ));
+        };
+        let aggregate: A = self.load(id, version)?;
+        match snapshots.insert_events(&[aggregate.snapshot(&self.mapper)?]) {
+            // A snapshot of this version exists already: the same state.
+            Err(e) if e.is_version_conflict() => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    /// The notification log.
+    pub fn notification_log(&self) -> NotificationLog {
+        NotificationLog::new(Arc::clone(&self.stores.events), self.section_size)
+    }
+
+    fn load<A: Aggregate>(&self, id: Uuid, version: Option<u64>) -> Result<A> {
+        let mut aggregate = A::default();
+        if let Some(snapshots) = &self.stores.snapshots {
+            let mut q = EventQuery::new().descending().limit(1);
+            q.lte = version;
+            if let Some(s) = snapshots.select_events(id, &q)?.first() {
+                aggregate = pending::from_snapshot(&self.mapper, s)?;
+            }
+        }
+        let mut q = EventQuery::new().after(aggregate.version());
+        q.lte = version;
+        self.replay(id, &mut aggregate, &q)?;
+        if aggregate.version() == 0 {
+            return Err(Error::AggregateNotFound { id, version });
+        }
+        Ok(aggregate)
+    }
+
+    fn replay<A: Aggregate>(&self, id: Uuid, aggregate: &mut A, query: &EventQuery) -> Result<()> {
+        for stored in &self.stores.events.select_events(id, query)? {
+            aggregate.mutate(&self.mapper.decode(stored)?)?;
+        }
+        Ok(())
+    }
+}

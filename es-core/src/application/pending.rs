@@ -1,0 +1,122 @@
+//! [`Pending`]: anything [`Application::save`](super::Application::save) can take events from.
+
+use std::any::Any;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::{Aggregate, Meta, Timestamp};
+use crate::mapper::Mapper;
+use crate::{Error, Result, StoredEvent};
+
+/// Something with events to save: every [`Aggregate`]. Object-safe, so one save can take
+/// aggregates of several types (`&mut [&mut dyn Pending]`).
+pub trait Pending: Send {
+    /// The pending events, encoded, in order. They stay pending until
+    /// [`clear_pending`](Self::clear_pending).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Encode`] when an event cannot be encoded.
+    fn stored_events(&self, mapper: &Mapper) -> Result<Vec<StoredEvent>>;
+
+    /// Forgets the pending events: they are saved.
+    fn clear_pending(&mut self);
+
+    /// The aggregate type's name ([`Aggregate::NAME`]).
+    fn type_name(&self) -> &'static str;
+
+    /// The aggregate's id and version.
+    fn position(&self) -> (Uuid, u64);
+
+    /// The aggregate as a snapshot, encoded.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Encode`] when the state cannot be encoded.
+    fn snapshot(&self, mapper: &Mapper) -> Result<StoredEvent>;
+
+    /// A copy for the aggregate cache.
+    fn cache_copy(&self) -> Box<dyn Any + Send + Sync>;
+}
+
+/// The stored form of a snapshot's state.
+#[derive(Serialize, Deserialize)]
+struct SnapshotState<S> {
+    created_on: Timestamp,
+    modified_on: Timestamp,
+    state: S,
+}
+
+/// The topic of snapshots of aggregates named `name`.
+pub(crate) fn snapshot_topic(name: &str) -> String {
+    format!("{name}.Snapshot")
+}
+
+impl<A: Aggregate> Pending for A {
+    fn stored_events(&self, mapper: &Mapper) -> Result<Vec<StoredEvent>> {
+        self.pending_events()
+            .iter()
+            .map(|e| mapper.to_stored(e))
+            .collect()
+    }
+
+    fn clear_pending(&mut self) {
+        self.collect_events();
+    }
+
+    fn type_name(&self) -> &'static str {
+        A::NAME
+    }
+
+    fn position(&self) -> (Uuid, u64) {
+        (self.id(), self.version())
+    }
+
+    fn snapshot(&self, mapper: &Mapper) -> Result<StoredEvent> {
+        let topic = snapshot_topic(A::NAME);
+        let encode = |source| Error::Encode {
+            topic: topic.clone(),
+            source,
+        };
+        let json = serde_json::to_vec(&SnapshotState {
+            created_on: self.created_on(),
+            modified_on: self.modified_on(),
+            state: self,
+        })
+        .map_err(|e| encode(Box::new(e)))?;
+        Ok(StoredEvent {
+            originator_id: self.id(),
+            originator_version: self.version(),
+            topic: topic.clone(),
+            state: mapper.encode_state(json).map_err(encode)?,
+        })
+    }
+
+    fn cache_copy(&self) -> Box<dyn Any + Send + Sync> {
+        let mut copy = self.clone();
+        copy.collect_events();
+        Box::new(copy)
+    }
+}
+
+/// The aggregate a snapshot holds.
+pub(crate) fn from_snapshot<A: Aggregate>(mapper: &Mapper, stored: &StoredEvent) -> Result<A> {
+    let decode = |source| Error::Decode {
+        topic: stored.topic.clone(),
+        originator_id: stored.originator_id,
+        originator_version: stored.originator_version,
+        source,
+    };
+    let json = mapper.decode_state(&stored.state).map_err(decode)?;
+    let snapshot: SnapshotState<A> =
+        serde_json::from_slice(&json).map_err(|e| decode(Box::new(e)))?;
+    let mut aggregate = snapshot.state;
+    *aggregate.meta_mut() = Meta::restored(
+        stored.originator_id,
+        stored.originator_version,
+        snapshot.created_on,
+        snapshot.modified_on,
+    );
+    Ok(aggregate)
+}
