@@ -26,3 +26,9 @@ pub use store::{RecorderStore, subscribe_to};
 pub use subscription::{SUBSCRIPTION_BATCH_SIZE, Subscription};
 pub use types::{Notification, NotificationId, StoredEvent, Tracking};
 pub use uuid::Uuid;
+
+/// Re-exports for macros. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde_json;
+}

@@ -132,13 +132,27 @@ impl Application {
     /// # Errors
     ///
     /// [`Error::Programming`] when the application has no snapshot store or `interval` is 0.
-    pub fn with_snapshotting_interval<A: Aggregate>(mut self, interval: u64) -> Result<Self> {
+    pub fn with_snapshotting_interval<A: Aggregate>(self, interval: u64) -> Result<Self> {
+        self.with_snapshotting_interval_for(A::NAME, interval)
+    }
+
+    /// As [`with_snapshotting_interval`](Self::with_snapshotting_interval), for the aggregate
+    /// type named `aggregate` ([`Aggregate::NAME`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`with_snapshotting_interval`](Self::with_snapshotting_interval).
+    pub fn with_snapshotting_interval_for(
+        mut self,
+        aggregate: &'static str,
+        interval: u64,
+    ) -> Result<Self> {
         if self.stores.snapshots.is_none() || interval == 0 {
             return Err(Error::programming(
                 "snapshotting intervals need a snapshot store (IS_SNAPSHOTTING_ENABLED) and an interval above 0",
             ));
         }
-        self.intervals.insert(A::NAME, interval);
+        self.intervals.insert(aggregate, interval);
         Ok(self)
     }
 
@@ -155,6 +169,11 @@ impl Application {
     /// The events recorder.
     pub fn recorder(&self) -> &Arc<dyn ProcessRecorder> {
         &self.stores.events
+    }
+
+    /// The snapshot recorder, when snapshotting is on.
+    pub fn snapshot_recorder(&self) -> Option<&Arc<dyn AggregateRecorder>> {
+        self.stores.snapshots.as_ref()
     }
 
     /// The mapper.

@@ -65,12 +65,12 @@ macro_rules! aggregate {
                 }
             }
 
-            fn to_fields(&self) -> ::serde_json::Result<$crate::domain::Fields> {
+            fn to_fields(&self) -> $crate::__private::serde_json::Result<$crate::domain::Fields> {
                 match self {
                     $( Self::$variant { $($vf),* } => {
                         #[allow(unused_mut)]
                         let mut fields = $crate::domain::Fields::new();
-                        $( fields.insert(stringify!($vf).to_owned(), ::serde_json::to_value($vf)?); )*
+                        $( fields.insert(stringify!($vf).to_owned(), $crate::__private::serde_json::to_value($vf)?); )*
                         Ok(fields)
                     } )*
                 }
