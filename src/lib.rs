@@ -2,6 +2,7 @@
 
 mod builder;
 mod factory;
+pub mod system;
 
 pub use builder::ApplicationBuilder;
 pub use es_core::{Env, Error, Result, Uuid, aggregate};
@@ -13,6 +14,7 @@ pub use es_postgres as postgres;
 pub use es_sqlite as sqlite;
 
 pub use es_core::{application, domain, mapper};
+pub use system::RunnerFromEnv;
 
 /// The persistence layer: recorder traits, stored values and errors.
 pub mod persistence {

@@ -184,6 +184,27 @@ pub enum Error {
         /// What failed.
         source: BoxError,
     },
+    /// A process application failed to process an upstream notification. Nothing of that
+    /// processing was recorded; the follower retries it from its tracking position. When a
+    /// single-threaded runner returns this from a leader's `save`, the leader's own events were
+    /// recorded.
+    #[error("{application} failed to process notification {notification_id} of {leader}: {source}")]
+    Processing {
+        /// The follower.
+        application: String,
+        /// The leader.
+        leader: String,
+        /// The upstream notification.
+        notification_id: u64,
+        /// What failed.
+        source: Box<Error>,
+    },
+    /// A runner was started twice.
+    #[error("the runner is already started")]
+    RunnerAlreadyStarted,
+    /// A runner was used before `start` or after `stop`.
+    #[error("the runner is not started")]
+    RunnerNotStarted,
     /// A wait was interrupted through its [`StopHandle`](crate::StopHandle).
     #[error("wait interrupted")]
     WaitInterrupted,

@@ -11,6 +11,7 @@ mod recorder;
 pub mod signal;
 mod store;
 mod subscription;
+pub mod system;
 mod types;
 
 pub use env::Env;

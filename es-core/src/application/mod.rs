@@ -36,7 +36,7 @@ mod log;
 mod pending;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use uuid::Uuid;
 
@@ -96,7 +96,6 @@ pub struct Recording {
 /// `AGGREGATE_CACHE_MAXSIZE` (unset: no cache; 0: unbounded) turns on the aggregate cache; a
 /// cached aggregate is always fast-forwarded with the events recorded after it, so `get` never
 /// returns state older than the store's.
-#[derive(Debug)]
 pub struct Application {
     env: Env,
     stores: Stores,
@@ -104,6 +103,24 @@ pub struct Application {
     cache: Option<Cache>,
     intervals: HashMap<&'static str, u64>,
     section_size: usize,
+    listeners: RwLock<Vec<Listener>>,
+}
+
+/// Called after every successful record of an application with its recordings; an error is
+/// returned to the caller of `save` (the events stay recorded). Runners use it to prompt
+/// followers.
+pub type Listener = Arc<dyn Fn(&[Recording]) -> Result<()> + Send + Sync>;
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("name", &self.name())
+            .field("stores", &self.stores)
+            .field("mapper", &self.mapper)
+            .field("cache", &self.cache)
+            .field("intervals", &self.intervals)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Application {
@@ -124,6 +141,7 @@ impl Application {
             cache,
             intervals: HashMap::new(),
             section_size: DEFAULT_SECTION_SIZE,
+            listeners: RwLock::new(Vec::new()),
         })
     }
 
@@ -154,6 +172,22 @@ impl Application {
         }
         self.intervals.insert(aggregate, interval);
         Ok(self)
+    }
+
+    /// Adds a listener, called after each successful record.
+    pub fn add_listener(&self, listener: Listener) {
+        self.listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(listener);
+    }
+
+    /// Removes every listener.
+    pub fn clear_listeners(&self) {
+        self.listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// The name.
@@ -229,7 +263,7 @@ impl Application {
             Some(t) => self.stores.events.insert_events_with_tracking(&events, t)?,
             None => self.stores.events.insert_events(&events)?,
         };
-        let recordings = events
+        let recordings: Vec<Recording> = events
             .into_iter()
             .zip(ids)
             .map(|(e, notification_id)| Recording {
@@ -251,6 +285,16 @@ impl Application {
             }
             if crossed && let Some(snapshots) = &self.stores.snapshots {
                 snapshots.insert_events(&[a.snapshot(&self.mapper)?])?;
+            }
+        }
+        if !recordings.is_empty() {
+            let listeners = self
+                .listeners
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            for listener in listeners {
+                listener(&recordings)?;
             }
         }
         Ok(recordings)
@@ -276,6 +320,18 @@ impl Application {
         };
         cache.put(id, aggregate.version(), Box::new(aggregate.clone()));
         Ok(aggregate)
+    }
+
+    /// Aggregate `id`, or a new one from `create` when it has no events.
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get), except not-found.
+    pub fn get_or<A: Aggregate>(&self, id: Uuid, create: impl FnOnce() -> A) -> Result<A> {
+        match self.get(id) {
+            Err(e) if e.is_not_found() => Ok(create()),
+            other => other,
+        }
     }
 
     /// Aggregate `id` as it was at `version` (or its latest version below it).

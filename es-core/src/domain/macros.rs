@@ -56,6 +56,13 @@ macro_rules! aggregate {
                 }
             }
 
+            fn handles(topic: &str) -> bool {
+                $(
+                    topic == $crate::__event_topic!($name, $variant $(, $topic)?)
+                        $( $( || topic == $alias )* )? ||
+                )* false
+            }
+
             fn class_version(&self) -> u32 {
                 match self {
                     $( Self::$variant { .. } => {

@@ -93,6 +93,11 @@ pub trait Event: Clone + Debug + Send + Sync + 'static {
     /// The class version of this event's type: 1 plus the number of its upcasters.
     fn class_version(&self) -> u32;
 
+    /// True when `topic` is one of this set's topics or aliases.
+    fn handles(topic: &str) -> bool
+    where
+        Self: Sized;
+
     /// The event's fields, as the JSON object that is stored.
     ///
     /// # Errors

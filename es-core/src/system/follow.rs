@@ -1,0 +1,86 @@
+//! Pulling and processing: the one place a follower turns upstream notifications into its own
+//! events and tracking.
+
+use crate::application::Pending;
+use crate::{Error, NotificationQuery, Result, Tracking};
+
+use super::{NodeApp, Processing, Received};
+
+/// Notifications selected per pull.
+pub(crate) const PULL_BATCH: usize = 100;
+
+/// Processes one notification of `leader` by `follower`: the policy, then its collected
+/// aggregates and the tracking record in one transaction. A tracking conflict means another
+/// instance processed it already; the caller resumes from the tracking position.
+pub(crate) fn process_one(
+    follower: &dyn NodeApp,
+    leader_name: &str,
+    leader: &dyn NodeApp,
+    notification: &crate::Notification,
+) -> Result<()> {
+    let received = Received {
+        leader: leader_name,
+        notification,
+        mapper: leader.application().mapper(),
+    };
+    let mut processing = Processing::new(Tracking::new(leader_name, notification.id));
+    let wrap = |source: Error| Error::Processing {
+        application: follower.application().name().to_owned(),
+        leader: leader_name.to_owned(),
+        notification_id: notification.id,
+        source: Box::new(source),
+    };
+    match follower.process(&received, &mut processing) {
+        None => return Ok(()),
+        Some(result) => result.map_err(wrap)?,
+    }
+    let tracking = processing.tracking;
+    let mut refs: Vec<&mut dyn Pending> = processing
+        .collected
+        .iter_mut()
+        .map(|b| &mut **b as &mut dyn Pending)
+        .collect();
+    match follower.application().record(&mut refs, Some(&tracking)) {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_tracking_conflict() => Err(e),
+        Err(e) => Err(wrap(e)),
+    }
+}
+
+/// Processes every notification of `leader` after `follower`'s tracking position, in order.
+pub(crate) fn pull_and_process(
+    follower: &dyn NodeApp,
+    leader_name: &str,
+    leader: &dyn NodeApp,
+) -> Result<()> {
+    let mut position = follower
+        .application()
+        .recorder()
+        .max_tracking_id(leader_name)?;
+    loop {
+        let mut query = NotificationQuery::new(PULL_BATCH);
+        if let Some(p) = position {
+            query = query.after(p);
+        }
+        let page = leader
+            .application()
+            .recorder()
+            .select_notifications(&query)?;
+        if page.is_empty() {
+            return Ok(());
+        }
+        for n in &page {
+            match process_one(follower, leader_name, leader, n) {
+                Ok(()) => position = Some(n.id),
+                Err(e) if e.is_tracking_conflict() => {
+                    position = follower
+                        .application()
+                        .recorder()
+                        .max_tracking_id(leader_name)?;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}

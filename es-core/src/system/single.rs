@@ -1,0 +1,179 @@
+//! [`SingleThreadedRunner`]: followers process synchronously, inside their leader's save.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use crate::{Env, Error, NotificationId, Result};
+
+use super::apps::Apps;
+use super::follow::pull_and_process;
+use super::{App, AppFactory, System};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+struct Core {
+    apps: Apps,
+    /// Whether a thread is processing, and the leaders prompted meanwhile.
+    queue: Mutex<(bool, VecDeque<usize>)>,
+}
+
+impl Core {
+    /// Processes every follower of `leader` (and of the leaders their processing prompts),
+    /// unless this or another thread is already processing, in which case that thread does.
+    fn prompt(&self, leader: usize) -> Result<()> {
+        {
+            let mut q = lock(&self.queue);
+            if !q.1.contains(&leader) {
+                q.1.push_back(leader);
+            }
+            if q.0 {
+                return Ok(());
+            }
+            q.0 = true;
+        }
+        loop {
+            let next = {
+                let mut q = lock(&self.queue);
+                match q.1.pop_front() {
+                    Some(l) => l,
+                    None => {
+                        q.0 = false;
+                        return Ok(());
+                    }
+                }
+            };
+            for f in self.apps.followers_of(next).collect::<Vec<_>>() {
+                let result = pull_and_process(
+                    self.apps.apps[f].as_ref(),
+                    self.apps.names[next],
+                    self.apps.apps[next].as_ref(),
+                );
+                if let Err(e) = result {
+                    let mut q = lock(&self.queue);
+                    q.0 = false;
+                    q.1.clear();
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// Runs a [`System`] in the caller's thread: each save of a leader processes its followers
+/// before it returns, and a policy's error is returned by that save (the leader's events are
+/// recorded; the follower stays at its last tracked notification and retries on the next
+/// save). Catches up with any backlog at [`start`](Self::start); can be stopped and started
+/// again.
+pub struct SingleThreadedRunner {
+    system: System,
+    env: Env,
+    factory: AppFactory,
+    core: Mutex<Option<Arc<Core>>>,
+}
+
+impl std::fmt::Debug for SingleThreadedRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SingleThreadedRunner")
+            .field("system", &self.system)
+            .field("env", &self.env)
+            .field("started", &lock(&self.core).is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SingleThreadedRunner {
+    /// A runner of `system` whose applications `factory` opens with `env`, renamed after each.
+    pub fn new(system: System, env: Env, factory: AppFactory) -> Self {
+        Self {
+            system,
+            env,
+            factory,
+            core: Mutex::new(None),
+        }
+    }
+
+    /// Opens the applications, wires leaders to followers, and processes any backlog.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunnerAlreadyStarted`]; errors opening applications; an error processing the
+    /// backlog (the runner is then started, and retries on the next save).
+    pub fn start(&self) -> Result<()> {
+        let core = {
+            let mut slot = lock(&self.core);
+            if slot.is_some() {
+                return Err(Error::RunnerAlreadyStarted);
+            }
+            let core = Arc::new(Core {
+                apps: Apps::start(&self.system, &self.env, &self.factory)?,
+                queue: Mutex::new((false, VecDeque::new())),
+            });
+            for (leader, _) in &core.apps.edges {
+                let weak = Arc::downgrade(&core);
+                let leader = *leader;
+                core.apps.apps[leader]
+                    .application()
+                    .add_listener(Arc::new(move |_| {
+                        weak.upgrade().map_or(Ok(()), |core| core.prompt(leader))
+                    }));
+            }
+            *slot = Some(Arc::clone(&core));
+            core
+        };
+        let leaders: Vec<usize> = core.apps.edges.iter().map(|e| e.0).collect();
+        for leader in leaders {
+            core.prompt(leader)?;
+        }
+        Ok(())
+    }
+
+    /// Detaches and closes the applications. Stopping a stopped runner does nothing.
+    ///
+    /// # Errors
+    ///
+    /// None at present; the signature matches [`MultiThreadedRunner::stop`](super::MultiThreadedRunner::stop).
+    pub fn stop(&self) -> Result<()> {
+        if let Some(core) = lock(&self.core).take() {
+            core.apps.close();
+        }
+        Ok(())
+    }
+
+    /// The application of type `T`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunnerNotStarted`]; [`Error::Programming`] when `T` is not in the system.
+    pub fn get<T: App>(&self) -> Result<Arc<T>> {
+        lock(&self.core)
+            .as_ref()
+            .ok_or(Error::RunnerNotStarted)?
+            .apps
+            .get::<T>()
+    }
+
+    /// Blocks until follower `F` has processed `leader` up to `notification_id` (always true
+    /// once the leader's save returned, with this runner).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] after `timeout`; [`Error::RunnerNotStarted`].
+    pub fn wait<F: App>(
+        &self,
+        leader: &str,
+        notification_id: NotificationId,
+        timeout: Duration,
+    ) -> Result<()> {
+        let core = lock(&self.core).clone().ok_or(Error::RunnerNotStarted)?;
+        core.apps.wait(F::NAME, leader, notification_id, timeout)
+    }
+}
+
+impl Drop for SingleThreadedRunner {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}

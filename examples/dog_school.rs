@@ -1,0 +1,61 @@
+//! The tutorial's system, run as the Python tutorial runs it. The runner and backend come from
+//! the environment:
+//!
+//! ```sh
+//! cargo run --example dog_school                                   # POPO, both runners
+//! PERSISTENCE_MODULE=sqlite SQLITE_DBNAME=:memory: cargo run --example dog_school
+//! RUNNER=multi PERSISTENCE_MODULE=sqlite \
+//!   DOGSCHOOL_SQLITE_DBNAME='file:dogschool?mode=memory&cache=shared' \
+//!   COUNTERS_SQLITE_DBNAME='file:counters?mode=memory&cache=shared' cargo run --example dog_school
+//! ```
+//!
+//! `RUNNER` is `single`, `multi` or `both` (the default). It prints what it did and exits
+//! non-zero if a count is wrong.
+
+#[path = "tutorial/mod.rs"]
+mod tutorial;
+
+use std::process::ExitCode;
+
+use eventsourcing::RunnerFromEnv;
+use eventsourcing::system::{MultiThreadedRunner, SingleThreadedRunner};
+
+fn main() -> ExitCode {
+    let backend = std::env::var("PERSISTENCE_MODULE").unwrap_or_else(|_| "popo".to_owned());
+    let which = std::env::var("RUNNER").unwrap_or_else(|_| "both".to_owned());
+    let system = match tutorial::system() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot build the system: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "system: nodes {:?}, edges {:?}",
+        system.nodes(),
+        system.edges()
+    );
+    let mut ok = true;
+    let mut run = |name: &str, result: Result<(), String>| match result {
+        Ok(()) => println!(
+            "{name} runner on {backend}: counts are right (roll over 3, fetch ball 2, play dead 1)"
+        ),
+        Err(e) => {
+            println!("{name} runner on {backend}: FAILED: {e}");
+            ok = false;
+        }
+    };
+    if matches!(which.as_str(), "single" | "both") {
+        let runner = SingleThreadedRunner::from_env(system.clone(), Vec::<(String, String)>::new());
+        run("single-threaded", tutorial::test(&runner));
+    }
+    if matches!(which.as_str(), "multi" | "both") {
+        let runner = MultiThreadedRunner::from_env(system, Vec::<(String, String)>::new());
+        run("multi-threaded", tutorial::test(&runner));
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

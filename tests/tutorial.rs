@@ -1,0 +1,116 @@
+//! The tutorial's `test()` for every combination of runner and backend, as the tutorial runs
+//! them: POPO; SQLite `:memory:`, named shared-cache memory databases per application, and
+//! temporary files; PostgreSQL with AES-GCM and zlib, dropping the tables between runs with
+//! `drop_postgres_table` as the tutorial does.
+
+#[path = "../examples/tutorial/mod.rs"]
+mod tutorial;
+
+use eventsourcing::mapper::AesCipher;
+use eventsourcing::postgres::{PostgresConfig, drop_postgres_schema, drop_postgres_table};
+use eventsourcing::system::{MultiThreadedRunner, SingleThreadedRunner};
+use eventsourcing::{Env, RunnerFromEnv, Uuid};
+
+fn env(pairs: &[(&str, &str)]) -> Env {
+    Env::new("").with_all(pairs.iter().copied())
+}
+
+fn run_both(label: &str, single: Env, multi: Env) {
+    let system = tutorial::system().unwrap();
+    let runner = SingleThreadedRunner::with_env(system.clone(), single);
+    tutorial::test(&runner).unwrap_or_else(|e| panic!("{label}, single-threaded: {e}"));
+    let runner = MultiThreadedRunner::with_env(system, multi);
+    tutorial::test(&runner).unwrap_or_else(|e| panic!("{label}, multi-threaded: {e}"));
+}
+
+#[test]
+fn popo() {
+    run_both(
+        "popo",
+        env(&[]),
+        env(&[("PERSISTENCE_MODULE", "eventsourcing.popo")]),
+    );
+}
+
+#[test]
+fn sqlite_in_memory() {
+    let memory = env(&[
+        ("PERSISTENCE_MODULE", "eventsourcing.sqlite"),
+        ("SQLITE_DBNAME", ":memory:"),
+    ]);
+    run_both("sqlite :memory:", memory.clone(), memory);
+}
+
+#[test]
+fn sqlite_named_shared_cache_per_application() {
+    let tag = Uuid::new_v4().simple().to_string();
+    let dogs = format!("file:dogschool_{tag}?mode=memory&cache=shared");
+    let counters = format!("file:counters_{tag}?mode=memory&cache=shared");
+    let shared = env(&[
+        ("PERSISTENCE_MODULE", "eventsourcing.sqlite"),
+        ("SQLITE_DBNAME", ":memory:"),
+        ("DOGSCHOOL_SQLITE_DBNAME", &dogs),
+        ("COUNTERS_SQLITE_DBNAME", &counters),
+    ]);
+    // The databases live while the runner's applications do, so each run starts empty.
+    run_both("sqlite shared cache", shared.clone(), shared);
+}
+
+#[test]
+fn sqlite_files() {
+    for layout in ["one file", "a file per application"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+        let files = |run: &str| {
+            let (d, c) = if layout == "one file" {
+                (path(&format!("{run}.db")), path(&format!("{run}.db")))
+            } else {
+                (
+                    path(&format!("{run}-dogs.db")),
+                    path(&format!("{run}-counters.db")),
+                )
+            };
+            env(&[
+                ("PERSISTENCE_MODULE", "sqlite"),
+                ("DOGSCHOOL_SQLITE_DBNAME", &d),
+                ("COUNTERS_SQLITE_DBNAME", &c),
+            ])
+        };
+        run_both(layout, files("single"), files("multi"));
+    }
+}
+
+#[test]
+fn postgres_with_cipher_and_compression() {
+    let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
+        return;
+    };
+    let schema = format!("tutorial_{}", Uuid::new_v4().simple());
+    let key = AesCipher::create_key(32);
+    let pg = Env::from_process("").with_all([
+        ("PERSISTENCE_MODULE", "eventsourcing.postgres"),
+        ("POSTGRES_SCHEMA", schema.as_str()),
+        ("CIPHER_TOPIC", "eventsourcing.cipher:AESCipher"),
+        ("CIPHER_KEY", key.as_str()),
+        (
+            "COMPRESSOR_TOPIC",
+            "eventsourcing.compressor:ZlibCompressor",
+        ),
+    ]);
+    let config = PostgresConfig::from_env(&pg).unwrap();
+    let system = tutorial::system().unwrap();
+    let runner = SingleThreadedRunner::with_env(system.clone(), pg.clone());
+    tutorial::test(&runner).unwrap_or_else(|e| panic!("postgres, single-threaded: {e}"));
+    // The counts are durable: reset them as the tutorial does before running again.
+    for table in [
+        "dogschool_events",
+        "counters_events",
+        "counters_tracking",
+        "dogschool_tracking",
+    ] {
+        drop_postgres_table(&config, table).unwrap();
+    }
+    let runner = MultiThreadedRunner::with_env(system, pg);
+    tutorial::test(&runner).unwrap_or_else(|e| panic!("postgres, multi-threaded: {e}"));
+    drop_postgres_schema(&config, &schema).unwrap();
+}
