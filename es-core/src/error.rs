@@ -197,7 +197,7 @@ pub enum Error {
         /// The upstream notification.
         notification_id: u64,
         /// What failed.
-        source: Box<Error>,
+        source: Box<Self>,
     },
     /// A runner was started twice.
     #[error("the runner is already started")]

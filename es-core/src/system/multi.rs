@@ -190,6 +190,13 @@ impl MultiThreadedRunner {
         }
     }
 
+    /// True when a thread has failed (the error waits in [`stop`](Self::stop)).
+    pub fn has_errored(&self) -> bool {
+        lock(&self.running)
+            .as_ref()
+            .is_some_and(|r| lock(&r.shared.error).is_some())
+    }
+
     /// Waits up to `timeout` for a thread to fail. On failure stops the runner and returns the
     /// error; otherwise returns `Ok` after the timeout.
     ///
