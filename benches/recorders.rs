@@ -1,65 +1,85 @@
-//! Criterion benches of the recorder paths, one body per path over `&dyn` recorders, for every
-//! backend available. Run with `cargo bench`; see BENCHMARKS.md when it lands with the backend
-//! benches. Throughput is reported in elements (events) per second.
+//! Criterion benches of the recorder paths, each body written once against `&dyn` recorders and
+//! run on every backend, with raw-driver baselines (rusqlite, `postgres`) in the same groups so
+//! every figure has a ratio measured in the same run. Throughput is in events per second. See
+//! BENCHMARKS.md.
+
+mod support;
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use eventsourcing::persistence::{
-    ApplicationRecorder, NotificationQuery, ProcessRecorder, StoredEvent, Tracking, Uuid,
+    AggregateRecorder, ApplicationRecorder, EventQuery, NotificationQuery, ProcessRecorder,
+    StoredEvent, Tracking, TrackingRecorder, Uuid,
 };
-use eventsourcing::popo::PopoProcessRecorder;
-use eventsourcing::postgres::{PostgresConfig, PostgresProcessRecorder};
-use eventsourcing::sqlite::{SqliteConfig, SqliteProcessRecorder};
+use support::{RawPostgres, RawSqlite, backends, batch, postgres_config, temp_db};
 
-/// A state of about 150 bytes, like a small JSON event.
-fn state() -> Vec<u8> {
-    let mut s = br#"{"name":"Fido","trick":"roll over","at":"2026-11-26T14:00:00.000000+00:00","by":"trainer"}"#.to_vec();
-    s.resize(150, b' ');
-    s
+const BATCHES: [u64; 3] = [1, 10, 100];
+const LOG: u64 = 100_000;
+const PAGE: usize = 500;
+
+fn configure(c: &mut Criterion) -> Criterion {
+    std::mem::take(c)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(20)
 }
 
-fn batch(n: u64) -> Vec<StoredEvent> {
-    let id = Uuid::new_v4();
-    (1..=n)
-        .map(|v| StoredEvent::new(id, v, "Dog.TrickAdded", state()))
-        .collect()
-}
-
-/// Every backend available: in-memory, SQLite (a WAL file and `:memory:`), and PostgreSQL when
-/// the `POSTGRES_*` variables are set. Each bench run uses fresh tables.
-fn backends() -> Vec<(&'static str, Box<dyn ProcessRecorder>)> {
-    let app = format!("bench_{}", Uuid::new_v4().simple());
-    let mut out: Vec<(&'static str, Box<dyn ProcessRecorder>)> =
-        vec![("popo", Box::new(PopoProcessRecorder::new()))];
-    let file = std::env::temp_dir().join(format!("{app}.db"));
-    let file = SqliteConfig::new(file.to_string_lossy());
-    if let Ok(r) = SqliteProcessRecorder::new(&file, &app) {
-        out.push(("sqlite-file", Box::new(r)));
-    }
-    if let Ok(r) = SqliteProcessRecorder::new(&SqliteConfig::new(":memory:"), &app) {
-        out.push(("sqlite-memory", Box::new(r)));
-    }
-    let env = eventsourcing::persistence::Env::from_process("");
-    if env.get("POSTGRES_DBNAME").is_some()
-        && let Ok(config) = PostgresConfig::from_env(&env)
-        && let Ok(r) = PostgresProcessRecorder::new(&config, &app)
-    {
-        out.push(("postgres", Box::new(r)));
-    }
-    out
-}
-
-fn insert_events(c: &mut Criterion) {
-    let mut group = c.benchmark_group("insert_events");
+fn append(c: &mut Criterion) {
+    let mut group = c.benchmark_group("append");
     for (name, recorder) in backends() {
-        for n in [1_u64, 10, 100] {
+        for n in BATCHES {
             group.throughput(Throughput::Elements(n));
             group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
                 b.iter_batched(
                     || batch(n),
-                    |events| black_box(recorder.insert_events(&events).map(|ids| ids.len())),
-                    criterion::BatchSize::SmallInput,
+                    |e| black_box(recorder.insert_events(&e).map(|i| i.len())),
+                    BatchSize::SmallInput,
+                );
+            });
+        }
+    }
+    for (name, path) in [
+        ("raw-sqlite-file", temp_db("raw")),
+        ("raw-sqlite-memory", ":memory:".to_owned()),
+    ] {
+        let raw = RawSqlite::new(&path);
+        for n in BATCHES {
+            group.throughput(Throughput::Elements(n));
+            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
+                b.iter_batched(
+                    || batch(n),
+                    |e| black_box(raw.insert(&e).len()),
+                    BatchSize::SmallInput,
+                );
+            });
+        }
+    }
+    if let Some(config) = postgres_config() {
+        let mut raw = RawPostgres::new(&config);
+        group.throughput(Throughput::Elements(1));
+        group.bench_function(BenchmarkId::new("raw-postgres-single-insert", 1), |b| {
+            b.iter_batched(
+                || batch(1),
+                |e| black_box(raw.insert_single(&e[0])),
+                BatchSize::SmallInput,
+            );
+        });
+        for n in BATCHES {
+            group.throughput(Throughput::Elements(n));
+            group.bench_with_input(BenchmarkId::new("raw-postgres-multirow", n), &n, |b, &n| {
+                b.iter_batched(
+                    || batch(n),
+                    |e| black_box(raw.insert_multi(&e)),
+                    BatchSize::SmallInput,
+                );
+            });
+            group.bench_with_input(BenchmarkId::new("raw-postgres-copy", n), &n, |b, &n| {
+                b.iter_batched(
+                    || batch(n),
+                    |e| black_box(raw.copy(&e)),
+                    BatchSize::SmallInput,
                 );
             });
         }
@@ -67,49 +87,179 @@ fn insert_events(c: &mut Criterion) {
     group.finish();
 }
 
-fn insert_with_tracking(c: &mut Criterion) {
-    let mut group = c.benchmark_group("insert_events_with_tracking");
+/// Single-event appends from several threads at once; `iters` appends in all.
+fn append_threads(c: &mut Criterion) {
+    let mut group = c.benchmark_group("append-threads");
     group.throughput(Throughput::Elements(1));
     for (name, recorder) in backends() {
-        let mut position = 0;
-        group.bench_function(name, |b| {
-            b.iter_batched(
-                || {
-                    position += 1;
-                    (batch(1), Tracking::new("upstream", position))
-                },
-                |(events, t)| black_box(recorder.insert_events_with_tracking(&events, &t)),
-                criterion::BatchSize::SmallInput,
-            );
-        });
+        for threads in [1_u64, 2, 4] {
+            group.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, &threads| {
+                b.iter_custom(|iters| {
+                    let per = iters.div_ceil(threads);
+                    let batches: Vec<Vec<Vec<StoredEvent>>> = (0..threads)
+                        .map(|_| (0..per).map(|_| batch(1)).collect())
+                        .collect();
+                    let start = Instant::now();
+                    std::thread::scope(|s| {
+                        for events in &batches {
+                            let r = &recorder;
+                            s.spawn(move || {
+                                for e in events {
+                                    r.insert_events(e).unwrap();
+                                }
+                            });
+                        }
+                    });
+                    start.elapsed()
+                });
+            });
+        }
     }
     group.finish();
 }
 
-fn select_notifications(c: &mut Criterion) {
-    let mut group = c.benchmark_group("select_notifications");
-    group.throughput(Throughput::Elements(500));
+fn tracking(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tracking");
+    group.throughput(Throughput::Elements(1));
     for (name, recorder) in backends() {
-        for _ in 0..1_000 {
-            recorder.insert_events(&batch(100)).ok();
-        }
-        let max = recorder.max_notification_id().ok().flatten().unwrap_or(0);
-        let mut start = 0;
-        group.bench_function(name, |b| {
+        let upstream = format!("up_{}", Uuid::new_v4().simple());
+        let mut position = 0;
+        group.bench_function(BenchmarkId::new(name, "event+tracking"), |b| {
+            b.iter_batched(
+                || {
+                    position += 1;
+                    (batch(1), Tracking::new(upstream.clone(), position))
+                },
+                |(e, t)| {
+                    black_box(
+                        recorder
+                            .insert_events_with_tracking(&e, &t)
+                            .map(|i| i.len()),
+                    )
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        group.bench_function(BenchmarkId::new(name, "max_tracking_id"), |b| {
+            b.iter(|| black_box(recorder.max_tracking_id(&upstream).ok()));
+        });
+    }
+    if let Some(config) = postgres_config() {
+        let mut raw = RawPostgres::new(&config);
+        group.bench_function(
+            BenchmarkId::new("raw-postgres-single-insert", "event"),
+            |b| {
+                b.iter_batched(
+                    || batch(1),
+                    |e| black_box(raw.insert_single(&e[0])),
+                    BatchSize::SmallInput,
+                );
+            },
+        );
+    }
+    let raw = RawSqlite::new(&temp_db("rawtracking"));
+    group.bench_function(BenchmarkId::new("raw-sqlite-file", "event"), |b| {
+        b.iter_batched(
+            || batch(1),
+            |e| black_box(raw.insert(&e).len()),
+            BatchSize::SmallInput,
+        );
+    });
+    group.finish();
+}
+
+fn fill(recorder: &dyn ProcessRecorder) {
+    for _ in 0..LOG / 1000 {
+        recorder.insert_events(&batch(1000)).unwrap();
+    }
+}
+
+fn read(c: &mut Criterion) {
+    let mut group = c.benchmark_group("read");
+    let pages = LOG / PAGE as u64;
+    group.throughput(Throughput::Elements(PAGE as u64));
+    for (name, recorder) in backends() {
+        fill(recorder.as_ref());
+        let mut page = 0;
+        group.bench_function(BenchmarkId::new(name, "select_notifications/500"), |b| {
             b.iter(|| {
-                start = (start + 500) % max.max(1);
-                let q = NotificationQuery::new(500).after(start);
+                page = (page + 1) % pages;
+                let q = NotificationQuery::new(PAGE).after(page * PAGE as u64);
                 black_box(recorder.select_notifications(&q).map(|p| p.len()))
+            });
+        });
+    }
+    let limit = i64::try_from(PAGE).unwrap();
+    for (name, path) in [
+        ("raw-sqlite-file", temp_db("rawread")),
+        ("raw-sqlite-memory", ":memory:".to_owned()),
+    ] {
+        let raw = RawSqlite::new(&path);
+        for _ in 0..LOG / 1000 {
+            raw.insert(&batch(1000));
+        }
+        let mut page = 0;
+        group.bench_function(BenchmarkId::new(name, "select/500"), |b| {
+            b.iter(|| {
+                page = (page + 1) % i64::try_from(pages).unwrap();
+                black_box(raw.select_page(page * limit, limit))
+            });
+        });
+    }
+    if let Some(config) = postgres_config() {
+        let mut raw = RawPostgres::new(&config);
+        for _ in 0..LOG / 1000 {
+            raw.copy(&batch(1000));
+        }
+        let mut page = 0;
+        group.bench_function(BenchmarkId::new("raw-postgres", "select/500"), |b| {
+            b.iter(|| {
+                page = (page + 1) % i64::try_from(pages).unwrap();
+                black_box(raw.select_page(page * limit, limit))
+            });
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("read-aggregate");
+    group.throughput(Throughput::Elements(1000));
+    for (name, recorder) in backends() {
+        let events = batch(1000);
+        let id = events[0].originator_id;
+        recorder.insert_events(&events).unwrap();
+        group.bench_function(BenchmarkId::new(name, "select_events/1000"), |b| {
+            b.iter(|| {
+                black_box(
+                    recorder
+                        .select_events(id, &EventQuery::new())
+                        .map(|e| e.len()),
+                )
+            });
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("subscribe");
+    group.throughput(Throughput::Elements(LOG));
+    group.sample_size(10);
+    for (name, recorder) in backends() {
+        fill(recorder.as_ref());
+        let count = usize::try_from(LOG).unwrap();
+        group.bench_function(BenchmarkId::new(name, "catch-up/100000"), |b| {
+            b.iter(|| {
+                let mut sub = recorder.subscribe(None, &[]).unwrap();
+                let n = sub.by_ref().take(count).count();
+                sub.stop();
+                black_box(n)
             });
         });
     }
     group.finish();
 }
 
-criterion_group!(
-    benches,
-    insert_events,
-    insert_with_tracking,
-    select_notifications
-);
+criterion_group! {
+    name = benches;
+    config = configure(&mut Criterion::default());
+    targets = append, append_threads, tracking, read
+}
 criterion_main!(benches);

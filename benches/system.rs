@@ -1,0 +1,108 @@
+//! The tutorial's system end to end: an `add_trick` command on DogSchool until Counters has
+//! processed it, with both runners, on POPO, a SQLite file and PostgreSQL (when configured).
+//! Both applications use the aggregate cache, as a deployment would.
+
+mod support;
+#[path = "../examples/tutorial/mod.rs"]
+mod tutorial;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use eventsourcing::system::{App, MultiThreadedRunner, SingleThreadedRunner};
+use eventsourcing::{Env, RunnerFromEnv, Uuid};
+use tutorial::{Counters, Dog, DogSchool};
+
+const DOGS: usize = 100;
+const TRICKS: [&str; 10] = [
+    "sit",
+    "stay",
+    "roll over",
+    "fetch",
+    "play dead",
+    "beg",
+    "heel",
+    "spin",
+    "jump",
+    "speak",
+];
+
+fn envs() -> Vec<(&'static str, Env)> {
+    let cache = [("AGGREGATE_CACHE_MAXSIZE", "10000")];
+    let mut out = vec![("popo", Env::new("").with_all(cache))];
+    out.push((
+        "sqlite-file",
+        Env::new("").with_all(cache).with_all([
+            ("PERSISTENCE_MODULE", "sqlite".to_owned()),
+            ("SQLITE_DBNAME", support::temp_db("system")),
+        ]),
+    ));
+    if support::postgres_config().is_some() {
+        let schema = format!("sysbench_{}", Uuid::new_v4().simple());
+        out.push((
+            "postgres",
+            Env::from_process("").with_all(cache).with_all([
+                ("PERSISTENCE_MODULE", "postgres".to_owned()),
+                ("POSTGRES_SCHEMA", schema),
+            ]),
+        ));
+    }
+    out
+}
+
+/// One command: load a dog, add a trick, save, and wait until Counters has processed it.
+fn command(school: &DogSchool, dogs: &[Uuid], i: usize, wait: &dyn Fn(u64)) {
+    let app = school.application();
+    let mut dog: Dog = app.get(dogs[i % DOGS]).unwrap();
+    dog.add_trick(TRICKS[i % TRICKS.len()]);
+    let recordings = app.save(&mut dog).unwrap();
+    wait(recordings[0].notification_id);
+}
+
+fn system(c: &mut Criterion) {
+    let mut group = c.benchmark_group("system");
+    group.throughput(Throughput::Elements(1));
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .sample_size(20);
+    for (name, env) in envs() {
+        let single = SingleThreadedRunner::with_env(tutorial::system().unwrap(), env.clone());
+        single.start().unwrap();
+        let school = single.get::<DogSchool>().unwrap();
+        let dogs: Vec<Uuid> = (0..DOGS)
+            .map(|i| school.register_dog(&format!("dog{i}")).unwrap())
+            .collect();
+        let mut i = 0;
+        group.bench_function(BenchmarkId::new(name, "single-threaded"), |b| {
+            b.iter(|| {
+                i += 1;
+                command(&school, &dogs, i, &|_| {});
+                black_box(i)
+            });
+        });
+        single.stop().unwrap();
+
+        let multi = MultiThreadedRunner::with_env(tutorial::system().unwrap(), env);
+        multi.start().unwrap();
+        let school = multi.get::<DogSchool>().unwrap();
+        let wait = |n: u64| {
+            multi
+                .wait::<Counters>(DogSchool::NAME, n, Duration::from_secs(30))
+                .unwrap()
+        };
+        group.bench_function(BenchmarkId::new(name, "multi-threaded"), |b| {
+            b.iter(|| {
+                i += 1;
+                command(&school, &dogs, i, &wait);
+                black_box(i)
+            });
+        });
+        multi.stop().unwrap();
+    }
+    group.finish();
+}
+
+criterion_group!(benches, system);
+criterion_main!(benches);
