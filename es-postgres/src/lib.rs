@@ -2,6 +2,7 @@
 
 mod config;
 mod error;
+mod pool;
 mod recorder;
 mod sql;
 mod tables;

@@ -11,26 +11,14 @@ use es_core::{
 };
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
-use postgres::{Client, NoTls, Row};
-use r2d2_postgres::PostgresConnectionManager;
+use postgres::{NoTls, Row};
 
 use crate::config::PostgresConfig;
 use crate::error::{Call, TRACKING_CONFLICT, map_pg_error, map_pool_error};
+use crate::pool::{Conn, Manager};
 use crate::sql::{Kind, Sql};
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
-
-/// Sets the session timeouts on every new connection.
-#[derive(Debug)]
-struct Session {
-    setup: String,
-}
-
-impl r2d2::CustomizeConnection<Client, postgres::Error> for Session {
-    fn on_acquire(&self, conn: &mut Client) -> Result<(), postgres::Error> {
-        conn.batch_execute(&self.setup)
-    }
-}
+type Pool = r2d2::Pool<Manager>;
 
 fn millis(d: Duration) -> u128 {
     d.as_millis()
@@ -70,14 +58,16 @@ impl Tables {
             millis(config.idle_in_transaction_session_timeout),
             millis(config.lock_timeout)
         );
-        let manager = PostgresConnectionManager::new(config.client_config(), NoTls);
+        let manager = Manager {
+            config: config.client_config(),
+            setup,
+        };
         let pool = r2d2::Pool::builder()
             .max_size(config.pool_size + config.max_overflow)
             .min_idle(Some(0))
             .connection_timeout(config.connect_timeout)
             .max_lifetime(config.conn_max_age)
             .test_on_check_out(config.pre_ping)
-            .connection_customizer(Box::new(Session { setup }))
             .build_unchecked(manager);
         let tables = Self {
             pool,
@@ -91,7 +81,7 @@ impl Tables {
         };
         if config.create_table {
             tables.with(Call::Write, |c| {
-                let mut tx = c.transaction()?;
+                let mut tx = c.client.transaction()?;
                 tx.batch_execute(&tables.sql.create)?;
                 tx.commit()
             })?;
@@ -107,7 +97,7 @@ impl Tables {
     fn with<T>(
         &self,
         call: Call,
-        mut f: impl FnMut(&mut Client) -> Result<T, postgres::Error>,
+        mut f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
     ) -> Result<T> {
         let mut attempt = 0;
         loop {
@@ -172,7 +162,7 @@ impl RecorderStore for Tables {
             (&t_id, Type::INT8),
         ];
         let rows = self
-            .with(Call::Write, |c| c.query_typed(&self.sql.insert, &params))
+            .with(Call::Write, |c| c.query(&self.sql.insert, &params))
             .map_err(|e| match (e, tracking) {
                 (Error::Internal { source }, Some(t))
                     if source
@@ -204,9 +194,7 @@ impl RecorderStore for Tables {
         let id = to_i64(t.notification_id, "notification_id")?;
         let params: [(&(dyn ToSql + Sync), Type); 2] =
             [(&t.application_name, Type::TEXT), (&id, Type::INT8)];
-        let rows = self.with(Call::Write, |c| {
-            c.query_typed(&self.sql.upsert_tracking, &params)
-        })?;
+        let rows = self.with(Call::Write, |c| c.query(&self.sql.upsert_tracking, &params))?;
         if rows.is_empty() {
             return Err(Error::tracking_conflict(
                 &t.application_name,
@@ -240,7 +228,7 @@ impl RecorderStore for Tables {
             (&lte, Type::INT8),
             (&limit, Type::INT8),
         ];
-        let rows = self.with(Call::Read, |c| c.query_typed(text, &params))?;
+        let rows = self.with(Call::Read, |c| c.query(text, &params))?;
         rows.iter()
             .map(|row| {
                 let version: i64 = get(row, 0)?;
@@ -275,7 +263,7 @@ impl RecorderStore for Tables {
                 (&limit, Type::INT8),
             ];
             self.with(Call::Read, |c| {
-                c.query_typed(&self.sql.select_notifications, &params)
+                c.query(&self.sql.select_notifications, &params)
             })?
         } else {
             let params: [(&(dyn ToSql + Sync), Type); 4] = [
@@ -285,7 +273,7 @@ impl RecorderStore for Tables {
                 (&q.topics, Type::TEXT_ARRAY),
             ];
             self.with(Call::Read, |c| {
-                c.query_typed(&self.sql.select_notifications_topics, &params)
+                c.query(&self.sql.select_notifications_topics, &params)
             })?
         };
         rows.iter()
@@ -304,9 +292,7 @@ impl RecorderStore for Tables {
     }
 
     fn max_notification_id(&self) -> Result<Option<NotificationId>> {
-        let rows = self.with(Call::Read, |c| {
-            c.query_typed(&self.sql.max_notification_id, &[])
-        })?;
+        let rows = self.with(Call::Read, |c| c.query(&self.sql.max_notification_id, &[]))?;
         let max: Option<i64> = match rows.first() {
             Some(row) => get(row, 0)?,
             None => None,
@@ -316,9 +302,7 @@ impl RecorderStore for Tables {
 
     fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
         let params: [(&(dyn ToSql + Sync), Type); 1] = [(&application_name, Type::TEXT)];
-        let rows = self.with(Call::Read, |c| {
-            c.query_typed(&self.sql.max_tracking_id, &params)
-        })?;
+        let rows = self.with(Call::Read, |c| c.query(&self.sql.max_tracking_id, &params))?;
         match rows.first() {
             Some(row) => from_i64(get(row, 0)?, "notification_id").map(Some),
             None => Ok(None),

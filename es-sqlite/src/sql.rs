@@ -10,6 +10,8 @@ pub(crate) struct EventsSql {
     pub(crate) select_asc: String,
     pub(crate) select_desc: String,
     pub(crate) select_notifications: String,
+    /// `select_notifications` without a topic filter, complete.
+    pub(crate) select_notifications_all: String,
     pub(crate) max_notification_id: String,
 }
 
@@ -65,11 +67,17 @@ impl EventsSql {
                 "SELECT notification_id, originator_id, originator_version, topic, state \
                  FROM \"{t}\" WHERE notification_id >= ?1 AND notification_id <= ?2"
             ),
+            select_notifications_all: format!(
+                "SELECT notification_id, originator_id, originator_version, topic, state \
+                 FROM \"{t}\" WHERE notification_id >= ?1 AND notification_id <= ?2 \
+                 ORDER BY notification_id LIMIT ?3"
+            ),
             max_notification_id: format!("SELECT MAX(notification_id) FROM \"{t}\""),
         }
     }
 
-    /// `select_notifications` with `topics` placeholders after the three fixed parameters.
+    /// `select_notifications` with `topics` (at least one) placeholders after the three fixed
+    /// parameters.
     pub(crate) fn select_notifications_sql(&self, topics: usize) -> String {
         if topics == 0 {
             return format!(

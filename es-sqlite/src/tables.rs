@@ -233,6 +233,20 @@ impl RecorderStore for Tables {
         if limit == 0 || stop < first {
             return Ok(Vec::new());
         }
+        if q.topics.is_empty() {
+            return self.db.read(|conn| {
+                let map = |e| self.db.map(e);
+                let mut stmt = conn
+                    .prepare_cached(&sql.select_notifications_all)
+                    .map_err(map)?;
+                let mut rows = stmt.query(params![first, stop, limit]).map_err(map)?;
+                let mut out = Vec::new();
+                while let Some(row) = rows.next().map_err(map)? {
+                    out.push(self.notification(row)?);
+                }
+                Ok(out)
+            });
+        }
         let text = sql.select_notifications_sql(q.topics.len());
         let mut values = vec![
             Value::Integer(first),

@@ -1,0 +1,96 @@
+//! The connection pool: r2d2 over connections that keep their prepared statements, so every
+//! call is one round trip with no server-side parse.
+
+use std::collections::HashMap;
+
+use postgres::types::{ToSql, Type};
+use postgres::{Client, NoTls, Row, Statement};
+
+/// A pooled connection and its prepared statements, by SQL text.
+pub(crate) struct Conn {
+    pub(crate) client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// A parameter and its type.
+pub(crate) type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+
+impl Conn {
+    /// Runs `sql` with `params`, preparing it (with the given types) on first use on this
+    /// connection. A statement invalidated by a schema change is prepared again once.
+    pub(crate) fn query(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.0).collect();
+        match self.run(sql, params, &values) {
+            Err(e) if is_stale(&e) => {
+                self.statements.clear();
+                self.run(sql, params, &values)
+            }
+            other => other,
+        }
+    }
+
+    fn run(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        values: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        if !self.statements.contains_key(sql) {
+            let types: Vec<Type> = params.iter().map(|p| p.1.clone()).collect();
+            let statement = self.client.prepare_typed(sql, &types)?;
+            self.statements.insert(sql.to_owned(), statement);
+        }
+        match self.statements.get(sql) {
+            Some(statement) => self.client.query(statement, values),
+            None => self.client.query(sql, values),
+        }
+    }
+}
+
+/// "cached plan must not change result type" (0A000) or an unknown prepared statement (26000):
+/// the table changed under the statement.
+fn is_stale(e: &postgres::Error) -> bool {
+    e.code()
+        .is_some_and(|c| matches!(c.code(), "0A000" | "26000"))
+}
+
+/// Opens connections with the session settings.
+pub(crate) struct Manager {
+    pub(crate) config: postgres::Config,
+    /// Session settings run on each new connection (timeouts).
+    pub(crate) setup: String,
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager")
+            .field("setup", &self.setup)
+            .finish_non_exhaustive()
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Conn, postgres::Error> {
+        let mut client = self.config.connect(NoTls)?;
+        client.batch_execute(&self.setup)?;
+        Ok(Conn {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), postgres::Error> {
+        conn.client.simple_query("").map(drop)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.client.is_closed()
+    }
+}
