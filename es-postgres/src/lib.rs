@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod combine;
 mod config;
 mod error;
 mod pool;

@@ -38,6 +38,12 @@ macro_rules! recorder_type {
                 Ok(Self { tables: Tables::open(config, app_name, $kind)? })
             }
 
+            /// How many inserts of concurrent callers were combined into one transaction
+            /// (group commits) so far: a diagnostic.
+            pub fn group_commits(&self) -> u64 {
+                self.tables.groups.load(std::sync::atomic::Ordering::Relaxed)
+            }
+
             /// As [`new`](Self::new), with the settings and name of `env` (see
             /// [`PostgresConfig::from_env`]).
             ///

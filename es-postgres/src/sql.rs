@@ -11,6 +11,9 @@ pub(crate) struct Sql {
     pub(crate) create: String,
     /// One round trip: the insert function (events and optional tracking).
     pub(crate) insert: String,
+    /// One round trip for several callers' inserts (group commit), each in its own
+    /// subtransaction; empty for snapshots and tracking-only recorders.
+    pub(crate) insert_many: String,
     pub(crate) select_asc: String,
     pub(crate) select_desc: String,
     pub(crate) select_notifications: String,
@@ -51,10 +54,12 @@ impl Sql {
             "_events_insert"
         })?;
         let index = app.table("_events_nid_idx")?;
-        let (e, t, f) = (
+        let batch_fn = app.table("_events_batch")?;
+        let (e, t, f, fb) = (
             format!("\"{s}\".\"{events}\""),
             format!("\"{s}\".\"{tracking}\""),
             format!("\"{s}\".\"{function}\""),
+            format!("\"{s}\".\"{batch_fn}\""),
         );
         let mut channel = format!("{s}_{events}");
         channel.truncate(es_core::MAX_IDENTIFIER_LEN);
@@ -121,6 +126,43 @@ impl Sql {
                  END $fn$;\n"
             ));
         }
+        if has_log {
+            create.push_str(&format!(
+                "CREATE OR REPLACE FUNCTION {fb}(ids uuid[], versions bigint[], topics text[], \
+                   states bytea[], ends int[], t_apps text[], t_ids bigint[]) \
+                 RETURNS TABLE(r_caller int, r_id bigint, r_failure text) \
+                 LANGUAGE plpgsql AS $fn$\n\
+                 DECLARE c int; s int := 1;\n\
+                 BEGIN\n\
+                   IF cardinality(ids) > 0 THEN\n\
+                     {lock}\n\
+                   END IF;\n\
+                   FOR c IN 1 .. coalesce(cardinality(ends), 0) LOOP\n\
+                     BEGIN\n\
+                       IF t_apps[c] IS NOT NULL THEN\n\
+                         INSERT INTO {t} AS t (application_name, notification_id) VALUES (t_apps[c], t_ids[c])\n\
+                           ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id\n\
+                           WHERE t.notification_id < excluded.notification_id;\n\
+                         IF NOT FOUND THEN\n\
+                           RAISE EXCEPTION 'tracking conflict' USING ERRCODE = '{TRACKING_CONFLICT}';\n\
+                         END IF;\n\
+                       END IF;\n\
+                       IF ends[c] >= s THEN\n\
+                         RETURN QUERY WITH ins AS (\n\
+                           INSERT INTO {e} (originator_id, originator_version, topic, state)\n\
+                           SELECT * FROM unnest(ids[s:ends[c]], versions[s:ends[c]], topics[s:ends[c]], states[s:ends[c]])\n\
+                           RETURNING notification_id)\n\
+                         SELECT c, ins.notification_id, NULL::text FROM ins;\n\
+                       END IF;\n\
+                     EXCEPTION\n\
+                       WHEN unique_violation THEN RETURN QUERY SELECT c, NULL::bigint, '23505'::text;\n\
+                       WHEN SQLSTATE '{TRACKING_CONFLICT}' THEN RETURN QUERY SELECT c, NULL::bigint, '{TRACKING_CONFLICT}'::text;\n\
+                     END;\n\
+                     s := ends[c] + 1;\n\
+                   END LOOP;\n\
+                 END $fn$;\n"
+            ));
+        }
         let select = format!(
             "SELECT originator_version, topic, state FROM {e} WHERE originator_id = $1 \
              AND originator_version > $2 AND originator_version <= $3 ORDER BY originator_version"
@@ -132,6 +174,11 @@ impl Sql {
         Ok(Self {
             create,
             insert: format!("SELECT * FROM {f}($1, $2, $3, $4, $5, $6)"),
+            insert_many: if has_log {
+                format!("SELECT r_caller, r_id, r_failure FROM {fb}($1, $2, $3, $4, $5, $6, $7)")
+            } else {
+                String::new()
+            },
             select_asc: format!("{select} ASC LIMIT $4"),
             select_desc: format!("{select} DESC LIMIT $4"),
             select_notifications: format!("{notifications} ORDER BY notification_id LIMIT $3"),

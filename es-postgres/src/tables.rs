@@ -13,6 +13,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
 use postgres::{NoTls, Row};
 
+use crate::combine::{Combiner, Slot, share};
 use crate::config::PostgresConfig;
 use crate::error::{Call, TRACKING_CONFLICT, map_pg_error, map_pool_error};
 use crate::pool::{Conn, Manager};
@@ -33,6 +34,9 @@ pub(crate) struct Tables {
     connect_timeout: Duration,
     client_config: postgres::Config,
     listener: OnceLock<()>,
+    combiner: Combiner,
+    /// How many group inserts ran (diagnostics).
+    pub(crate) groups: std::sync::atomic::AtomicU64,
     /// Notified after each commit of events through this recorder.
     pub(crate) events: Notifier,
     /// Notified after each commit of tracking through this recorder.
@@ -76,6 +80,8 @@ impl Tables {
             connect_timeout: config.connect_timeout,
             client_config: config.client_config(),
             listener: OnceLock::new(),
+            combiner: Combiner::default(),
+            groups: std::sync::atomic::AtomicU64::new(0),
             events: Notifier::new(),
             tracking: Notifier::new(),
         };
@@ -113,28 +119,9 @@ impl Tables {
             }
         }
     }
-}
 
-impl RecorderStore for Tables {
-    /// Starts, once, a thread that LISTENs on the table's channel and wakes this recorder's
-    /// subscriptions on each NOTIFY, whoever inserted (another recorder, another process). It
-    /// reconnects after failures and ends soon after the tables are dropped. Subscriptions poll
-    /// as well, so a lost NOTIFY or a dead listener delays them by at most the poll interval.
-    fn prepare_subscription(self: &Arc<Self>) -> Result<()> {
-        self.listener.get_or_init(|| {
-            let tables = Arc::downgrade(self);
-            let config = self.client_config.clone();
-            let listen = format!("LISTEN \"{}\"", self.sql.channel);
-            // Without the thread, subscriptions still poll; nothing to report.
-            let _ = thread::Builder::new()
-                .name("es-postgres-listen".to_owned())
-                .spawn(move || listen_loop(&tables, &config, &listen));
-        });
-        Ok(())
-    }
-
-    /// Inserts `events` and `tracking` in one statement (one round trip, one transaction).
-    fn insert(
+    /// One caller's insert: one statement, one round trip.
+    fn insert_direct(
         &self,
         events: &[StoredEvent],
         tracking: Option<&Tracking>,
@@ -181,13 +168,161 @@ impl RecorderStore for Tables {
             })?;
             out.push(from_i64(id, "notification_id")?);
         }
+        Ok(out)
+    }
+
+    /// Several callers' inserts in one statement, each in its own subtransaction.
+    fn insert_many(&self, group: &[Arc<Slot>]) -> Vec<Result<Vec<NotificationId>>> {
+        self.groups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut results: Vec<Option<Result<Vec<NotificationId>>>> = Vec::with_capacity(group.len());
+        let (mut ids, mut versions, mut topics, mut states) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut ends, mut t_apps, mut t_ids, mut callers) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, slot) in group.iter().enumerate() {
+            let converted: Result<Vec<i64>> = slot
+                .events
+                .iter()
+                .map(|e| to_i64(e.originator_version, "originator_version"))
+                .collect();
+            let t_id = slot
+                .tracking
+                .as_ref()
+                .map(|t| to_i64(t.notification_id, "notification_id"))
+                .transpose();
+            match (converted, t_id) {
+                (Ok(v), Ok(t_id)) => {
+                    results.push(None);
+                    callers.push(i);
+                    versions.extend(v);
+                    for e in &slot.events {
+                        ids.push(e.originator_id);
+                        topics.push(e.topic.as_str());
+                        states.push(e.state.as_slice());
+                    }
+                    ends.push(i32::try_from(ids.len()).unwrap_or(i32::MAX));
+                    t_apps.push(slot.tracking.as_ref().map(|t| t.application_name.as_str()));
+                    t_ids.push(t_id);
+                }
+                (Err(e), _) | (_, Err(e)) => results.push(Some(Err(e))),
+            }
+        }
+        if !callers.is_empty() {
+            let params: [(&(dyn ToSql + Sync), Type); 7] = [
+                (&ids, Type::UUID_ARRAY),
+                (&versions, Type::INT8_ARRAY),
+                (&topics, Type::TEXT_ARRAY),
+                (&states, Type::BYTEA_ARRAY),
+                (&ends, Type::INT4_ARRAY),
+                (&t_apps, Type::TEXT_ARRAY),
+                (&t_ids, Type::INT8_ARRAY),
+            ];
+            match self.with(Call::Write, |c| c.query(&self.sql.insert_many, &params)) {
+                Err(e) => {
+                    for &i in &callers {
+                        results[i] = Some(Err(share(&e)));
+                    }
+                }
+                Ok(rows) => {
+                    let mut per: Vec<Result<Vec<NotificationId>>> =
+                        callers.iter().map(|_| Ok(Vec::new())).collect();
+                    for row in &rows {
+                        let caller: i32 = row.try_get(0).unwrap_or(0);
+                        let Some(k) = usize::try_from(caller).ok().and_then(|c| c.checked_sub(1))
+                        else {
+                            continue;
+                        };
+                        let Some(slot_result) = per.get_mut(k) else {
+                            continue;
+                        };
+                        let failure: Option<String> = row.try_get(2).unwrap_or(None);
+                        match failure.as_deref() {
+                            Some(TRACKING_CONFLICT) => {
+                                let t = group[callers[k]].tracking.as_ref();
+                                *slot_result = Err(t.map_or_else(
+                                    || Error::programming("tracking conflict without tracking"),
+                                    |t| {
+                                        Error::tracking_conflict(
+                                            &t.application_name,
+                                            t.notification_id,
+                                        )
+                                    },
+                                ));
+                            }
+                            Some(_) => {
+                                *slot_result = Err(Error::VersionConflict {
+                                    source: "an event of the batch is already recorded or repeated"
+                                        .into(),
+                                });
+                            }
+                            None => {
+                                let id: Option<i64> = row.try_get(1).unwrap_or(None);
+                                if let (Ok(list), Some(id)) = (slot_result.as_mut(), id) {
+                                    match from_i64(id, "notification_id") {
+                                        Ok(id) => list.push(id),
+                                        Err(e) => *slot_result = Err(e),
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    for (k, r) in per.into_iter().enumerate() {
+                        results[callers[k]] = Some(r);
+                    }
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| Err(Error::programming("caller missing from group result")))
+            })
+            .collect()
+    }
+}
+
+impl RecorderStore for Tables {
+    /// Starts, once, a thread that LISTENs on the table's channel and wakes this recorder's
+    /// subscriptions on each NOTIFY, whoever inserted (another recorder, another process). It
+    /// reconnects after failures and ends soon after the tables are dropped. Subscriptions poll
+    /// as well, so a lost NOTIFY or a dead listener delays them by at most the poll interval.
+    fn prepare_subscription(self: &Arc<Self>) -> Result<()> {
+        self.listener.get_or_init(|| {
+            let tables = Arc::downgrade(self);
+            let config = self.client_config.clone();
+            let listen = format!("LISTEN \"{}\"", self.sql.channel);
+            // Without the thread, subscriptions still poll; nothing to report.
+            let _ = thread::Builder::new()
+                .name("es-postgres-listen".to_owned())
+                .spawn(move || listen_loop(&tables, &config, &listen));
+        });
+        Ok(())
+    }
+
+    /// Inserts `events` and `tracking` in one statement (one round trip, one transaction).
+    fn insert(
+        &self,
+        events: &[StoredEvent],
+        tracking: Option<&Tracking>,
+    ) -> Result<Vec<NotificationId>> {
+        let ids = if self.sql.insert_many.is_empty() {
+            self.insert_direct(events, tracking)
+        } else {
+            self.combiner.run(
+                events,
+                tracking,
+                || self.insert_direct(events, tracking),
+                |group| self.insert_many(group),
+            )
+        }?;
         if !events.is_empty() {
             self.events.notify();
         }
         if tracking.is_some() {
             self.tracking.notify();
         }
-        Ok(out)
+        Ok(ids)
     }
 
     fn insert_tracking(&self, t: &Tracking) -> Result<()> {

@@ -219,3 +219,62 @@ fn two_processes_write_and_tail_one_table() {
     es_testkit::concurrent::tail_while_another_process_writes(&r, child, PER_WRITER, false);
     drop_postgres_schema(&config, &config.schema).unwrap();
 }
+
+#[test]
+fn concurrent_appends_are_grouped_and_conflicts_fail_only_their_caller() {
+    let Some(mut config) = config() else { return };
+    config.pool_size = 4;
+    let r = es_postgres::PostgresProcessRecorder::new(&config, "app").unwrap();
+    let shared = Uuid::new_v4();
+    let outcomes = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for t in 0..8_u64 {
+            let (r, outcomes) = (&r, &outcomes);
+            s.spawn(move || {
+                let own = Uuid::new_v4();
+                for v in 1..=40_u64 {
+                    // Every thread also races for the same version of one shared aggregate.
+                    let contested = event(shared, v, "Shared.Won");
+                    let mine = event(own, v, "Own.Appended");
+                    let result = if v % 2 == 0 {
+                        r.insert_events(&[contested])
+                    } else {
+                        r.insert_events(&[mine.clone()])
+                    };
+                    outcomes.lock().unwrap().push((
+                        t,
+                        v,
+                        result.map_err(|e| e.is_version_conflict()),
+                    ));
+                }
+            });
+        }
+    });
+    let outcomes = outcomes.into_inner().unwrap();
+    let own_ok = outcomes
+        .iter()
+        .filter(|o| o.1 % 2 == 1 && o.2.is_ok())
+        .count();
+    assert_eq!(own_ok, 8 * 20, "uncontested appends all succeed");
+    for v in (2..=40).step_by(2) {
+        let winners = outcomes.iter().filter(|o| o.1 == v && o.2.is_ok()).count();
+        let conflicts = outcomes
+            .iter()
+            .filter(|o| o.1 == v && o.2 == Err(true))
+            .count();
+        assert_eq!(
+            (winners, conflicts),
+            (1, 7),
+            "version {v}: one winner, the rest conflicts"
+        );
+    }
+    let all = es_testkit::support::read_all_after(&r, None);
+    assert_eq!(
+        all.len(),
+        8 * 20 + 20,
+        "exactly the successful events are stored"
+    );
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    assert!(r.group_commits() > 0, "concurrent appends were combined");
+    drop_postgres_schema(&config, &config.schema).unwrap();
+}
