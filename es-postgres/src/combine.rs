@@ -14,35 +14,44 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What a queued caller is told.
+enum Outcome {
+    Waiting,
+    /// Record the queue (this caller's slot included).
+    Lead,
+    Done(Result<Vec<NotificationId>>),
+}
+
 /// One queued caller.
 pub(crate) struct Slot {
     pub(crate) events: Vec<StoredEvent>,
     pub(crate) tracking: Option<Tracking>,
-    result: Mutex<Option<Result<Vec<NotificationId>>>>,
-    done: Condvar,
+    outcome: Mutex<Outcome>,
+    changed: Condvar,
 }
 
 impl Slot {
-    fn finish(&self, result: Result<Vec<NotificationId>>) {
-        *lock(&self.result) = Some(result);
-        self.done.notify_all();
+    fn tell(&self, outcome: Outcome) {
+        *lock(&self.outcome) = outcome;
+        self.changed.notify_all();
     }
 
-    fn wait(&self) -> Result<Vec<NotificationId>> {
-        let mut guard = lock(&self.result);
+    fn wait(&self) -> Outcome {
+        let mut guard = lock(&self.outcome);
         loop {
-            if let Some(result) = guard.take() {
-                return result;
+            match std::mem::replace(&mut *guard, Outcome::Waiting) {
+                Outcome::Waiting => {}
+                other => return other,
             }
             guard = self
-                .done
+                .changed
                 .wait(guard)
                 .unwrap_or_else(PoisonError::into_inner);
         }
     }
 }
 
-/// Whether an insert is running, and who waits for the next one.
+/// Whether a group is being recorded, and who waits for the next one.
 #[derive(Default)]
 pub(crate) struct Combiner {
     state: Mutex<(bool, Vec<Arc<Slot>>)>,
@@ -59,8 +68,9 @@ impl std::fmt::Debug for Combiner {
 }
 
 impl Combiner {
-    /// Inserts `events` and `tracking`: directly with `single` when no insert is running, else
-    /// queued into the next group, which `many` records.
+    /// Inserts `events` and `tracking`: directly with `single` when nothing is being recorded;
+    /// otherwise queued, and recorded with everyone queued by one call of `many` (made by the
+    /// first queued caller, once the running insert finishes).
     pub(crate) fn run(
         &self,
         events: &[StoredEvent],
@@ -68,35 +78,49 @@ impl Combiner {
         single: impl FnOnce() -> Result<Vec<NotificationId>>,
         many: impl Fn(&[Arc<Slot>]) -> Vec<Result<Vec<NotificationId>>>,
     ) -> Result<Vec<NotificationId>> {
-        let mut state = lock(&self.state);
-        if state.0 {
+        let slot = {
+            let mut state = lock(&self.state);
+            if !state.0 {
+                state.0 = true;
+                drop(state);
+                let result = single();
+                self.hand_off();
+                return result;
+            }
             let slot = Arc::new(Slot {
                 events: events.to_vec(),
                 tracking: tracking.cloned(),
-                result: Mutex::new(None),
-                done: Condvar::new(),
+                outcome: Mutex::new(Outcome::Waiting),
+                changed: Condvar::new(),
             });
             state.1.push(Arc::clone(&slot));
-            drop(state);
-            return slot.wait();
-        }
-        state.0 = true;
-        drop(state);
-        let result = single();
-        loop {
-            let group = {
-                let mut state = lock(&self.state);
-                if state.1.is_empty() {
-                    state.0 = false;
-                    break;
+            slot
+        };
+        match slot.wait() {
+            Outcome::Done(result) => result,
+            Outcome::Waiting | Outcome::Lead => {
+                let group = std::mem::take(&mut lock(&self.state).1);
+                let mut own = Err(es_core::Error::programming("caller missing from its group"));
+                for (member, result) in group.iter().zip(many(&group)) {
+                    if Arc::ptr_eq(member, &slot) {
+                        own = result;
+                    } else {
+                        member.tell(Outcome::Done(result));
+                    }
                 }
-                std::mem::take(&mut state.1)
-            };
-            for (slot, r) in group.iter().zip(many(&group)) {
-                slot.finish(r);
+                self.hand_off();
+                own
             }
         }
-        result
+    }
+
+    /// Lets the first queued caller record the queue, or marks the combiner idle.
+    fn hand_off(&self) {
+        let mut state = lock(&self.state);
+        match state.1.first() {
+            Some(first) => first.tell(Outcome::Lead),
+            None => state.0 = false,
+        }
     }
 }
 

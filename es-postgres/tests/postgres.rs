@@ -239,7 +239,7 @@ fn concurrent_appends_are_grouped_and_conflicts_fail_only_their_caller() {
                     let result = if v % 2 == 0 {
                         r.insert_events(&[contested])
                     } else {
-                        r.insert_events(&[mine.clone()])
+                        r.insert_events(std::slice::from_ref(&mine))
                     };
                     outcomes.lock().unwrap().push((
                         t,
