@@ -117,7 +117,8 @@ impl RawSqlite {
                 ))
             })
             .unwrap();
-        rows.count()
+        // Collected, as a reader would: the recorder returns a Vec too.
+        rows.collect::<Result<Vec<_>, _>>().unwrap().len()
     }
 }
 

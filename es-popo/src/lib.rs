@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod index;
 mod recorder;
 mod store;
 

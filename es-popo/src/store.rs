@@ -1,10 +1,11 @@
 //! The in-memory store behind every POPO recorder.
 
-use std::collections::{BTreeMap, HashMap};
-use std::ops::Bound;
+use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use es_core::signal::Notifier;
+
+use crate::index::Index;
 use es_core::{
     Error, EventQuery, Notification, NotificationId, NotificationQuery, RecorderStore, Result,
     StoredEvent, Tracking, Uuid,
@@ -17,7 +18,7 @@ struct State {
     /// Notification id `n` is `log[n - 1]`: gap-free by construction.
     log: Vec<StoredEvent>,
     /// Originator id to version to position in `log`.
-    index: HashMap<Uuid, BTreeMap<u64, usize>>,
+    index: Index,
     /// Upstream application name to the notification id processed up to.
     tracking: HashMap<String, NotificationId>,
 }
@@ -102,14 +103,12 @@ impl RecorderStore for Store {
         {
             return Ok(Vec::new());
         }
-        let lower = query.gt.map_or(Bound::Unbounded, Bound::Excluded);
-        let upper = query.lte.map_or(Bound::Unbounded, Bound::Included);
         let limit = query.limit.unwrap_or(usize::MAX);
         let state = self.read();
         let Some(versions) = state.index.get(&originator_id) else {
             return Ok(Vec::new());
         };
-        let range = versions.range((lower, upper)).map(|(_, &p)| &state.log[p]);
+        let range = versions.range(query.gt, query.lte).map(|p| &state.log[p]);
         Ok(if query.desc {
             range.rev().take(limit).cloned().collect()
         } else {
@@ -163,10 +162,10 @@ impl State {
         let first = self.log.len();
         for (i, event) in events.iter().enumerate() {
             let versions = self.index.entry(event.originator_id).or_default();
-            if versions.contains_key(&event.originator_version) {
+            if !versions.insert(event.originator_version, first + i) {
                 for undo in &events[..i] {
                     if let Some(v) = self.index.get_mut(&undo.originator_id) {
-                        v.remove(&undo.originator_version);
+                        v.remove(undo.originator_version);
                         if v.is_empty() {
                             self.index.remove(&undo.originator_id);
                         }
@@ -177,7 +176,6 @@ impl State {
                     event.originator_version,
                 ));
             }
-            versions.insert(event.originator_version, first + i);
         }
         Ok(())
     }

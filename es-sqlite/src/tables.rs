@@ -240,7 +240,7 @@ impl RecorderStore for Tables {
                     .prepare_cached(&sql.select_notifications_all)
                     .map_err(map)?;
                 let mut rows = stmt.query(params![first, stop, limit]).map_err(map)?;
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(q.limit.min(1024));
                 while let Some(row) = rows.next().map_err(map)? {
                     out.push(self.notification(row)?);
                 }
