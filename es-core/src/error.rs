@@ -205,6 +205,15 @@ pub enum Error {
     /// A runner was used before `start` or after `stop`.
     #[error("the runner is not started")]
     RunnerNotStarted,
+    /// An event's state is larger than the recorder's configured maximum (`MAX_STATE_SIZE`).
+    /// Nothing was sent to the database.
+    #[error("event state of {size} bytes exceeds the maximum of {max} bytes")]
+    PayloadTooLarge {
+        /// The state's size.
+        size: usize,
+        /// The maximum.
+        max: usize,
+    },
     /// A wait was interrupted through its [`StopHandle`](crate::StopHandle).
     #[error("wait interrupted")]
     WaitInterrupted,

@@ -17,13 +17,13 @@ mod types;
 pub use env::Env;
 pub use error::{BoxError, Error, EventConflict, Result, TimeoutKind};
 pub use ident::{MAX_IDENTIFIER_LEN, TablePrefix};
-pub use query::{EventQuery, NotificationQuery};
+pub use query::{EventQuery, MAX_NOTIFICATION_LIMIT, NotificationQuery};
 pub use recorder::{
     AggregateRecorder, ApplicationRecorder, DynAggregateRecorder, DynApplicationRecorder,
     DynProcessRecorder, DynTrackingRecorder, ProcessRecorder, TrackingRecorder, wait_for_tracking,
 };
 pub use signal::StopHandle;
-pub use store::{RecorderStore, subscribe_to};
+pub use store::{DEFAULT_MAX_STATE_SIZE, RecorderStore, check_state_sizes, subscribe_to};
 pub use subscription::{SUBSCRIPTION_BATCH_SIZE, Subscription};
 pub use types::{Notification, NotificationId, StoredEvent, Tracking};
 pub use uuid::Uuid;

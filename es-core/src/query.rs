@@ -59,6 +59,9 @@ impl EventQuery {
     }
 }
 
+/// The most notifications one select returns, whatever limit is asked: a bound on memory.
+pub const MAX_NOTIFICATION_LIMIT: usize = 100_000;
+
 /// Which notifications to select, in ascending id order:
 /// `NotificationQuery::new(10).after(5).stop_at(20).topics(["Dog.Registered"])`.
 ///
@@ -77,7 +80,8 @@ pub struct NotificationQuery {
     pub stop: Option<NotificationId>,
     /// Only these topics; empty means all.
     pub topics: Vec<String>,
-    /// At most this many notifications, counted after the topic filter.
+    /// At most this many notifications, counted after the topic filter (and never more than
+    /// [`MAX_NOTIFICATION_LIMIT`]).
     pub limit: usize,
 }
 
@@ -125,6 +129,11 @@ impl NotificationQuery {
     {
         self.topics = topics.into_iter().map(Into::into).collect();
         self
+    }
+
+    /// The limit backends apply: [`limit`](Self::limit), capped at [`MAX_NOTIFICATION_LIMIT`].
+    pub fn effective_limit(&self) -> usize {
+        self.limit.min(MAX_NOTIFICATION_LIMIT)
     }
 
     /// The smallest id the query admits, or `None` when no id can match (after `u64::MAX`).

@@ -14,6 +14,24 @@ use crate::{
     Tracking,
 };
 
+/// The default largest event state a recorder accepts: 128 MiB (`MAX_STATE_SIZE` changes it).
+pub const DEFAULT_MAX_STATE_SIZE: usize = 128 << 20;
+
+/// Fails with [`Error::PayloadTooLarge`](crate::Error::PayloadTooLarge) when a state exceeds `max`.
+///
+/// # Errors
+///
+/// As described.
+pub fn check_state_sizes(events: &[StoredEvent], max: usize) -> Result<()> {
+    match events.iter().find(|e| e.state.len() > max) {
+        Some(e) => Err(crate::Error::PayloadTooLarge {
+            size: e.state.len(),
+            max,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// One application's storage in a backend: its events table (or snapshots table) and its
 /// tracking table. The methods carry the contracts of the recorder traits of the same names.
 pub trait RecorderStore: Send + Sync + Debug + 'static {
@@ -65,6 +83,11 @@ pub trait RecorderStore: Send + Sync + Debug + 'static {
     ///
     /// As that method.
     fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>>;
+
+    /// The largest event state this store accepts; larger ones fail before any SQL.
+    fn max_state_size(&self) -> usize {
+        DEFAULT_MAX_STATE_SIZE
+    }
 
     /// Notified after each commit of events through this process.
     fn events_notifier(&self) -> &Notifier;
@@ -126,7 +149,9 @@ macro_rules! impl_recorder_traits {
                 &self,
                 events: &[$crate::StoredEvent],
             ) -> $crate::Result<Vec<$crate::NotificationId>> {
-                $crate::RecorderStore::insert(&*self.$field, events, None).map(|_| Vec::new())
+                let store = &*self.$field;
+                $crate::check_state_sizes(events, $crate::RecorderStore::max_state_size(store))?;
+                $crate::RecorderStore::insert(store, events, None).map(|_| Vec::new())
             }
             fn select_events(
                 &self,
@@ -143,7 +168,9 @@ macro_rules! impl_recorder_traits {
                 &self,
                 events: &[$crate::StoredEvent],
             ) -> $crate::Result<Vec<$crate::NotificationId>> {
-                $crate::RecorderStore::insert(&*self.$field, events, None)
+                let store = &*self.$field;
+                $crate::check_state_sizes(events, $crate::RecorderStore::max_state_size(store))?;
+                $crate::RecorderStore::insert(store, events, None)
             }
             fn select_events(
                 &self,
@@ -213,7 +240,9 @@ macro_rules! impl_recorder_traits {
                 events: &[$crate::StoredEvent],
                 tracking: &$crate::Tracking,
             ) -> $crate::Result<Vec<$crate::NotificationId>> {
-                $crate::RecorderStore::insert(&*self.$field, events, Some(tracking))
+                let store = &*self.$field;
+                $crate::check_state_sizes(events, $crate::RecorderStore::max_state_size(store))?;
+                $crate::RecorderStore::insert(store, events, Some(tracking))
             }
         }
     };

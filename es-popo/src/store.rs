@@ -131,7 +131,7 @@ impl RecorderStore for Store {
             .map(|(p, e)| (id_of(p), e))
             .take_while(|&(id, _)| id <= stop)
             .filter(|(_, e)| query.admits_topic(&e.topic))
-            .take(query.limit)
+            .take(query.effective_limit())
             .map(|(id, e)| Notification::new(id, e.clone()))
             .collect())
     }

@@ -38,6 +38,8 @@ pub struct PostgresConfig {
     pub create_table: bool,
     /// The `application_name` connections report to the server (default `eventsourcing-rs`).
     pub application_name: String,
+    /// `MAX_STATE_SIZE`: the largest event state accepted, in bytes.
+    pub max_state_size: usize,
 }
 
 impl fmt::Debug for PostgresConfig {
@@ -61,6 +63,7 @@ impl fmt::Debug for PostgresConfig {
             .field("pre_ping", &self.pre_ping)
             .field("create_table", &self.create_table)
             .field("application_name", &self.application_name)
+            .field("max_state_size", &self.max_state_size)
             .finish()
     }
 }
@@ -95,6 +98,7 @@ impl PostgresConfig {
             pre_ping: false,
             create_table: true,
             application_name: "eventsourcing-rs".to_owned(),
+            max_state_size: es_core::DEFAULT_MAX_STATE_SIZE,
         }
     }
 
@@ -151,6 +155,9 @@ impl PostgresConfig {
         }
         c.pre_ping = env.flag("POSTGRES_PRE_PING", false)?;
         c.create_table = env.flag("CREATE_TABLE", true)?;
+        if let Some(max) = env.parse::<usize>("MAX_STATE_SIZE")? {
+            c.max_state_size = max;
+        }
         Ok(c)
     }
 

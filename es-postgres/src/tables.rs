@@ -35,6 +35,7 @@ pub(crate) struct Tables {
     client_config: postgres::Config,
     listener: OnceLock<()>,
     combiner: Combiner,
+    max_state_size: usize,
     /// How many group inserts ran (diagnostics).
     pub(crate) groups: std::sync::atomic::AtomicU64,
     /// Notified after each commit of events through this recorder.
@@ -81,6 +82,7 @@ impl Tables {
             client_config: config.client_config(),
             listener: OnceLock::new(),
             combiner: Combiner::default(),
+            max_state_size: config.max_state_size,
             groups: std::sync::atomic::AtomicU64::new(0),
             events: Notifier::new(),
             tracking: Notifier::new(),
@@ -387,7 +389,7 @@ impl RecorderStore for Tables {
         let stop = q
             .stop
             .map_or(i64::MAX, |s| i64::try_from(s).unwrap_or(i64::MAX));
-        let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+        let limit = i64::try_from(q.effective_limit()).unwrap_or(i64::MAX);
         if limit == 0 || stop < first {
             return Ok(Vec::new());
         }
@@ -450,6 +452,10 @@ impl RecorderStore for Tables {
 
     fn tracking_notifier(&self) -> &Notifier {
         &self.tracking
+    }
+
+    fn max_state_size(&self) -> usize {
+        self.max_state_size
     }
 
     fn poll_interval(&self) -> Option<Duration> {

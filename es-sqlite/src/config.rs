@@ -22,6 +22,8 @@ pub struct SqliteConfig {
     pub create_table: bool,
     /// Read connections of a file database (writes use one dedicated connection).
     pub pool_size: u32,
+    /// `MAX_STATE_SIZE`: the largest event state accepted, in bytes.
+    pub max_state_size: usize,
 }
 
 impl SqliteConfig {
@@ -32,11 +34,12 @@ impl SqliteConfig {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             create_table: true,
             pool_size: DEFAULT_POOL_SIZE,
+            max_state_size: es_core::DEFAULT_MAX_STATE_SIZE,
         }
     }
 
-    /// Reads `SQLITE_DBNAME` (required), `SQLITE_LOCK_TIMEOUT` (seconds), `SQLITE_POOL_SIZE` and
-    /// `CREATE_TABLE`, each trying the app-prefixed key (`DOGSCHOOL_SQLITE_DBNAME`) first.
+    /// Reads `SQLITE_DBNAME` (required), `SQLITE_LOCK_TIMEOUT` (seconds), `SQLITE_POOL_SIZE`,
+    /// `MAX_STATE_SIZE` (bytes) and `CREATE_TABLE`, each trying the app-prefixed key (`DOGSCHOOL_SQLITE_DBNAME`) first.
     ///
     /// # Errors
     ///
@@ -59,6 +62,9 @@ impl SqliteConfig {
             config.pool_size = size;
         }
         config.create_table = env.flag("CREATE_TABLE", true)?;
+        if let Some(max) = env.parse::<usize>("MAX_STATE_SIZE")? {
+            config.max_state_size = max;
+        }
         Ok(config)
     }
 

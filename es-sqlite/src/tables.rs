@@ -21,6 +21,7 @@ pub(crate) struct Tables {
     pub(crate) db: Arc<Db>,
     pub(crate) events: Option<EventsSql>,
     pub(crate) tracking: Option<TrackingSql>,
+    max_state_size: usize,
 }
 
 pub(crate) fn to_i64(value: u64, what: &str) -> Result<i64> {
@@ -50,6 +51,7 @@ impl Tables {
             db: Db::open(config)?,
             events,
             tracking,
+            max_state_size: config.max_state_size,
         };
         if config.create_table {
             tables.db.write(|tx| {
@@ -229,7 +231,7 @@ impl RecorderStore for Tables {
         let stop = q
             .stop
             .map_or(i64::MAX, |s| i64::try_from(s).unwrap_or(i64::MAX));
-        let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+        let limit = i64::try_from(q.effective_limit()).unwrap_or(i64::MAX);
         if limit == 0 || stop < first {
             return Ok(Vec::new());
         }
@@ -284,6 +286,10 @@ impl RecorderStore for Tables {
 
     fn tracking_notifier(&self) -> &Notifier {
         &self.db.tracking
+    }
+
+    fn max_state_size(&self) -> usize {
+        self.max_state_size
     }
 
     fn poll_interval(&self) -> Option<Duration> {

@@ -143,7 +143,7 @@ impl Model {
         self.log
             .iter()
             .filter(|(id, e)| query.admits(**id, &e.topic))
-            .take(query.limit)
+            .take(query.effective_limit())
             .map(|(id, e)| Notification::new(*id, e.clone()))
             .collect()
     }

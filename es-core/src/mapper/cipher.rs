@@ -1,6 +1,8 @@
 //! [`AesCipher`]: AES-GCM with the Python library's byte layout `nonce(12) | tag(16) | ciphertext`.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aes_gcm::aead::{AeadInPlace, KeyInit, OsRng, rand_core::RngCore};
 use aes_gcm::{Aes128Gcm, Aes256Gcm, AesGcm, Nonce, Tag};
@@ -30,9 +32,16 @@ enum Key {
 /// AES-GCM with a 16, 24 or 32-byte key, a fresh random 12-byte nonce per message from the OS
 /// generator, no associated data, and output `nonce | tag | ciphertext`, byte-compatible with the
 /// Python library's `AESCipher`. `Debug` never shows the key.
+///
+/// # Key lifetime
+///
+/// With random 96-bit nonces, NIST SP 800-38D allows at most 2^32 encryptions under one key.
+/// [`encryptions`](Self::encryptions) counts them (per cipher and its clones); rotate the key
+/// well before the limit. No public constructor or method accepts a caller-chosen nonce.
 #[derive(Clone)]
 pub struct AesCipher {
     key: Key,
+    encryptions: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for AesCipher {
@@ -93,7 +102,10 @@ impl AesCipher {
             32 => Key::Aes256(Aes256Gcm::new_from_slice(key).map_err(|_| invalid())?),
             _ => return Err(invalid()),
         };
-        Ok(Self { key })
+        Ok(Self {
+            key,
+            encryptions: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// A new random key of `len` bytes (16, 24 or 32), as standard base64 for `CIPHER_KEY`.
@@ -101,6 +113,11 @@ impl AesCipher {
         let mut key = vec![0; len];
         OsRng.fill_bytes(&mut key);
         base64::engine::general_purpose::STANDARD.encode(key)
+    }
+
+    /// How many messages this cipher (and its clones) encrypted.
+    pub fn encryptions(&self) -> u64 {
+        self.encryptions.load(Ordering::Relaxed)
     }
 
     /// Encrypts `plain` with a fresh random nonce.
@@ -111,17 +128,12 @@ impl AesCipher {
     pub fn encrypt(&self, plain: &[u8]) -> Result<Vec<u8>, CipherError> {
         let mut nonce = [0; NONCE];
         OsRng.fill_bytes(&mut nonce);
-        self.encrypt_with_nonce(plain, nonce)
+        self.encryptions.fetch_add(1, Ordering::Relaxed);
+        self.seal(plain, nonce)
     }
 
-    /// Encrypts with a given nonce: for golden-vector tests only. Reusing a nonce with one key
-    /// breaks AES-GCM.
-    #[doc(hidden)]
-    pub fn encrypt_with_nonce(
-        &self,
-        plain: &[u8],
-        nonce: [u8; NONCE],
-    ) -> Result<Vec<u8>, CipherError> {
+    /// Encrypts with a given nonce. Private: reusing a nonce with one key breaks AES-GCM.
+    fn seal(&self, plain: &[u8], nonce: [u8; NONCE]) -> Result<Vec<u8>, CipherError> {
         let mut out = Vec::with_capacity(NONCE + TAG + plain.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&[0; TAG]);
@@ -158,5 +170,34 @@ impl AesCipher {
         }
         .map_err(|_| CipherError::Authentication)?;
         Ok(plain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Generated with pycryptodome (`AES.new(key, AES.MODE_GCM, nonce=nonce).encrypt_and_digest`,
+    /// written `nonce + tag + ciphertext` as `eventsourcing.cipher:AESCipher` does); the vectors are
+    /// repeated in `tests/mapper.rs`, which checks decryption through the public API.
+    #[test]
+    fn encryption_is_byte_compatible_with_python() {
+        let plain = br#"{"timestamp":"2026-11-26T14:00:00.000000+00:00","name":"Fido"}"#;
+        let nonce: [u8; 12] = core::array::from_fn(|i| 100 + u8::try_from(i).unwrap_or(0));
+        for (key, expected) in [
+            (
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                "6465666768696a6b6c6d6e6fc0ae0c9286b50d2fb11e0488408e64733339aa0f148c25ea5f0f2fcae04758cd70f42b3bba41c144f3e09872cb939f78a4c770f07c22ab34d6c34805cd72e8e33935f98a45687b0abc98c8b9cdfc",
+            ),
+            (
+                "AAECAwQFBgcICQoLDA0ODw==",
+                "6465666768696a6b6c6d6e6fae9286a649758228b8144861388a32d561403accb667cb8efa532732bce819dc02be55cea384ef6ca05e85ad8cc2cdc38ad26214bb2817a1a168177cbdb2662bf9f37c1ef8247b0a85e76532eee3",
+            ),
+        ] {
+            let cipher = AesCipher::from_base64(key).unwrap();
+            let sealed = cipher.seal(plain, nonce).unwrap();
+            let hex: String = sealed.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(hex, expected);
+        }
     }
 }
