@@ -1,0 +1,154 @@
+//! C2 lost updates with retries, C10 pool pressure, F4 a connection terminated while its
+//! insert waits.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use eventsourcing::domain::Aggregate;
+use eventsourcing::persistence::{
+    AggregateRecorder, ApplicationRecorder, Env, EventQuery, NotificationQuery, StoredEvent, Uuid,
+};
+use eventsourcing::postgres::{PostgresApplicationRecorder, PostgresConfig, drop_postgres_schema};
+
+use crate::common::{Counter, backends};
+
+/// C2: threads increment one counter aggregate by load-modify-save, retrying on version
+/// conflicts: no increment is lost, and conflicts really happened.
+#[test]
+fn c2_no_lost_updates_with_retries() {
+    const THREADS: u64 = 4;
+    const EACH: u64 = 25;
+    for b in backends() {
+        let app = b
+            .app(&format!("c2_{}", &Uuid::new_v4().simple().to_string()[..8]))
+            .build()
+            .unwrap();
+        let mut counter = Counter::start("shared");
+        app.save(&mut counter).unwrap();
+        let conflicts = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..THREADS {
+                s.spawn(|| {
+                    for _ in 0..EACH {
+                        loop {
+                            let mut c: Counter = app.get(counter.id()).unwrap();
+                            c.increment();
+                            match app.save(&mut c) {
+                                Ok(_) => break,
+                                Err(e) if e.is_version_conflict() => {
+                                    conflicts.fetch_add(1, Ordering::Relaxed);
+                                }
+                                Err(e) => panic!("{}: {e}", b.name),
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let c: Counter = app.get(counter.id()).unwrap();
+        assert_eq!(c.count, THREADS * EACH, "{}: no lost update", b.name);
+        assert!(
+            conflicts.load(Ordering::Relaxed) > 0 || b.name == "sqlite-memory",
+            "{}: contention happened",
+            b.name
+        );
+    }
+}
+
+/// C10: sixteen threads share a pool of two connections: everyone waits their turn, nobody
+/// fails, and everything written is read back.
+#[test]
+fn c10_pool_pressure() {
+    let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
+        return;
+    };
+    let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
+    config.schema = format!("c10_{}", Uuid::new_v4().simple());
+    config.pool_size = 2;
+    config.max_overflow = 0;
+    config.connect_timeout = Duration::from_secs(30);
+    let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..16 {
+            s.spawn(|| {
+                let id = Uuid::new_v4();
+                for v in 1..=20 {
+                    r.insert_events(&[StoredEvent::new(id, v, "P", Vec::new())])
+                        .unwrap();
+                    r.select_notifications(&NotificationQuery::new(50)).unwrap();
+                    assert_eq!(
+                        r.select_events(id, &EventQuery::new()).unwrap().len(),
+                        usize::try_from(v).unwrap()
+                    );
+                }
+            });
+        }
+    });
+    assert_eq!(es_testkit::support::read_all_after(&r, None).len(), 16 * 20);
+    drop_postgres_schema(&config, &config.schema).unwrap();
+}
+
+/// F4: the server terminates a connection whose insert waits for the table lock. The caller
+/// gets success (the library retried, seeing the server's termination notice) or
+/// `OutcomeUnknown` (the connection just reset) — never a false version conflict — and the
+/// terminated transaction left nothing: a retry by the caller records the event exactly once.
+#[test]
+fn f4_connection_terminated_mid_transaction() {
+    let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
+        return;
+    };
+    let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
+    config.schema = format!("f4_{}", Uuid::new_v4().simple());
+    config.application_name = format!("f4_{}", &Uuid::new_v4().simple().to_string()[..8]);
+    let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
+    let url = format!(
+        "host={} port={} dbname={} user={} password={}",
+        config.host,
+        config.port,
+        config.dbname,
+        config.user,
+        std::env::var("POSTGRES_PASSWORD").unwrap()
+    );
+    let mut holder = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut tx = holder.transaction().unwrap();
+    tx.batch_execute(&format!(
+        "LOCK TABLE \"{}\".app_events IN EXCLUSIVE MODE",
+        config.schema
+    ))
+    .unwrap();
+    let id = Uuid::new_v4();
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| r.insert_events(&[StoredEvent::new(id, 1, "F4", Vec::new())]));
+        // Wait until the insert is waiting for the lock, then terminate its connection.
+        let mut killed = 0_i64;
+        for _ in 0..200 {
+            killed = admin
+                .query_one("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", &[&config.application_name])
+                .unwrap()
+                .get(0);
+            if killed > 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(killed, 1, "the waiting insert's connection was terminated");
+        tx.rollback().unwrap();
+        match writer.join().unwrap() {
+            Ok(ids) => assert_eq!(ids.len(), 1, "retried on a fresh connection"),
+            Err(e) => {
+                assert!(e.is_outcome_unknown(), "{e}");
+                let stored = r.select_events(id, &EventQuery::new()).unwrap();
+                assert!(stored.is_empty(), "the terminated transaction rolled back");
+                r.insert_events(&[StoredEvent::new(id, 1, "F4", Vec::new())])
+                    .unwrap();
+            }
+        }
+    });
+    assert_eq!(
+        r.select_events(id, &EventQuery::new()).unwrap().len(),
+        1,
+        "recorded exactly once"
+    );
+    drop_postgres_schema(&config, &config.schema).unwrap();
+}
