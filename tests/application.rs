@@ -23,7 +23,7 @@ fn unique(prefix: &str) -> String {
 fn save_get_versions_and_not_found() {
     for b in backends() {
         let app = b.app(&unique("school")).build().unwrap();
-        let mut dog = Dog::register("Billy");
+        let mut dog = Dog::new("Billy");
         dog.add_trick("roll over");
         let recordings = app.save(&mut dog).unwrap();
         assert_eq!(recordings.len(), 2, "{}", b.name);
@@ -69,7 +69,7 @@ fn save_get_versions_and_not_found() {
 fn concurrent_writers_get_a_version_conflict_and_can_retry() {
     for b in backends() {
         let app = b.app(&unique("school")).build().unwrap();
-        let mut dog = Dog::register("Milly");
+        let mut dog = Dog::new("Milly");
         app.save(&mut dog).unwrap();
         let mut first: Dog = app.get(dog.id()).unwrap();
         let mut second: Dog = app.get(dog.id()).unwrap();
@@ -95,15 +95,15 @@ fn concurrent_writers_get_a_version_conflict_and_can_retry() {
 fn one_save_of_several_aggregates_is_atomic() {
     for b in backends() {
         let app = b.app(&unique("school")).build().unwrap();
-        let mut dog = Dog::register("Scrappy");
-        let mut counter = Counter::start("roll over");
+        let mut dog = Dog::new("Scrappy");
+        let mut counter = Counter::new("roll over");
         counter.increment();
         let recordings = app.save_all(&mut [&mut dog, &mut counter]).unwrap();
         assert_eq!(recordings.len(), 3);
         let before = app.recorder().max_notification_id().unwrap();
         let mut stale: Counter = app.get_at(counter.id(), 1).unwrap();
         stale.increment();
-        let mut dog2 = Dog::register("Rex");
+        let mut dog2 = Dog::new("Rex");
         let e = app
             .save_all(&mut [&mut dog2, &mut stale as &mut dyn Pending])
             .unwrap_err();
@@ -127,7 +127,7 @@ fn snapshots_are_taken_at_intervals_and_used_on_load() {
             .snapshotting_interval::<Dog>(2)
             .build()
             .unwrap();
-        let mut dog = Dog::register("Fido");
+        let mut dog = Dog::new("Fido");
         app.save(&mut dog).unwrap();
         for trick in ["a", "b", "c", "d"] {
             dog.add_trick(trick);
@@ -172,7 +172,7 @@ fn notification_log_sections_and_reader() {
     for b in backends() {
         let app = b.app(&unique("school")).build().unwrap();
         for i in 0..9 {
-            let mut dog = Dog::register(&format!("dog{i}"));
+            let mut dog = Dog::new(&format!("dog{i}"));
             app.save(&mut dog).unwrap();
         }
         let log = app.notification_log();
@@ -223,7 +223,7 @@ fn the_cache_never_returns_state_older_than_the_store() {
             Stores::new(Arc::clone(cached.recorder())),
         )
         .unwrap();
-        let mut dog = Dog::register("Bella");
+        let mut dog = Dog::new("Bella");
         cached.save(&mut dog).unwrap();
         let first: Dog = cached.get(dog.id()).unwrap();
         assert_eq!(first.version(), 1);
@@ -238,7 +238,7 @@ fn the_cache_never_returns_state_older_than_the_store() {
             b.name
         );
         // Another aggregate evicts the first (bound 1); both still load correctly.
-        let mut rex = Dog::register("Rex");
+        let mut rex = Dog::new("Rex");
         cached.save(&mut rex).unwrap();
         assert_eq!(cached.get::<Dog>(rex.id()).unwrap().name, "Rex");
         assert_eq!(cached.get::<Dog>(dog.id()).unwrap().version(), 2);
@@ -267,9 +267,9 @@ fn dog_and_counter_round_trip_with_cipher_and_compression() {
                 .vars(extra.iter().copied())
                 .build()
                 .unwrap();
-            let mut dog = Dog::register("Billy the secret dog");
+            let mut dog = Dog::new("Billy the secret dog");
             dog.add_trick("roll over");
-            let mut counter = Counter::start("roll over");
+            let mut counter = Counter::new("roll over");
             counter.increment();
             app.save_all(&mut [&mut dog, &mut counter]).unwrap();
             let d: Dog = app.get(dog.id()).unwrap();
@@ -303,7 +303,7 @@ fn a_follower_with_the_wrong_key_gets_a_decode_error() {
         .var("CIPHER_KEY", AesCipher::create_key(16))
         .build()
         .unwrap();
-    let mut dog = Dog::register("Max");
+    let mut dog = Dog::new("Max");
     writer.save(&mut dog).unwrap();
     let reader = Application::new(
         Env::new(&name).with("CIPHER_KEY", AesCipher::create_key(16)),
@@ -366,7 +366,7 @@ fn the_backend_is_chosen_by_persistence_module() {
     eventsourcing::register_backend("Custom", custom);
     assert!(eventsourcing::backend_names().contains(&"custom".to_owned()));
     let app = build(&[("PERSISTENCE_MODULE", "custom")]).unwrap();
-    let mut dog = Dog::register("Via custom");
+    let mut dog = Dog::new("Via custom");
     app.save(&mut dog).unwrap();
     let _: DogEvent = DogEvent::TrickAdded {
         trick: String::new(),

@@ -132,12 +132,7 @@ pub struct RawPostgres {
 
 impl RawPostgres {
     pub fn new(config: &PostgresConfig) -> Self {
-        let password = std::env::var("POSTGRES_PASSWORD").unwrap_or_default();
-        let url = format!(
-            "host={} port={} dbname={} user={} password={password}",
-            config.host, config.port, config.dbname, config.user
-        );
-        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut client = config.connect().unwrap();
         let schema = format!("rawbench_{}", Uuid::new_v4().simple());
         client
             .batch_execute(&format!(

@@ -145,6 +145,18 @@ impl NotificationQuery {
         }
     }
 
+    /// The query as SQL integer bounds `(first id, last id, limit)`, all inclusive and within
+    /// `i64`, or `None` when no notification can match (for example a limit of 0, a stop below
+    /// the start, or a start beyond `i64::MAX`). What SQL backends bind.
+    pub fn sql_bounds(&self) -> Option<(i64, i64, i64)> {
+        let first = i64::try_from(self.first_id()?).ok()?;
+        let stop = self
+            .stop
+            .map_or(i64::MAX, |s| i64::try_from(s).unwrap_or(i64::MAX));
+        let limit = i64::try_from(self.effective_limit()).unwrap_or(i64::MAX);
+        (limit > 0 && stop >= first).then_some((first, stop, limit))
+    }
+
     /// True when a notification with `id` and `topic` passes every filter except the limit.
     pub fn admits(&self, id: NotificationId, topic: &str) -> bool {
         self.first_id().is_some_and(|first| id >= first)

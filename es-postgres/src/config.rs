@@ -168,6 +168,15 @@ impl PostgresConfig {
         self
     }
 
+    /// A plain connection (no pool) with these settings: for tools and tests.
+    ///
+    /// # Errors
+    ///
+    /// The driver's connection error (it never contains the password).
+    pub fn connect(&self) -> std::result::Result<postgres::Client, postgres::Error> {
+        self.client_config().connect(postgres::NoTls)
+    }
+
     pub(crate) fn client_config(&self) -> postgres::Config {
         let mut config = postgres::Config::new();
         config

@@ -7,8 +7,7 @@ use crate::error::{Call, map_pg_error};
 
 fn run(config: &PostgresConfig, sql: &str) -> Result<()> {
     let mut client = config
-        .client_config()
-        .connect(postgres::NoTls)
+        .connect()
         .map_err(|e| map_pg_error(e, Call::Read, config.lock_timeout))?;
     client
         .batch_execute(sql)

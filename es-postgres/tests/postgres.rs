@@ -21,16 +21,12 @@ fn config() -> Option<PostgresConfig> {
     Some(config)
 }
 
+/// A plain connection, under its own `application_name` so tests that terminate the
+/// recorder's connections by name spare it.
 fn raw(config: &PostgresConfig) -> postgres::Client {
-    let url = format!(
-        "host={} port={} dbname={} user={} password={}",
-        config.host,
-        config.port,
-        config.dbname,
-        config.user,
-        std::env::var("POSTGRES_PASSWORD").unwrap()
-    );
-    postgres::Client::connect(&url, postgres::NoTls).unwrap()
+    let mut admin = config.clone();
+    admin.application_name = "es_test_admin".to_owned();
+    admin.connect().unwrap()
 }
 
 #[test]

@@ -222,19 +222,9 @@ impl RecorderStore for Tables {
 
     fn select_notifications(&self, q: &NotificationQuery) -> Result<Vec<Notification>> {
         let sql = self.events_sql()?;
-        let Some(first) = q.first_id() else {
+        let Some((first, stop, limit)) = q.sql_bounds() else {
             return Ok(Vec::new());
         };
-        let Ok(first) = i64::try_from(first) else {
-            return Ok(Vec::new());
-        };
-        let stop = q
-            .stop
-            .map_or(i64::MAX, |s| i64::try_from(s).unwrap_or(i64::MAX));
-        let limit = i64::try_from(q.effective_limit()).unwrap_or(i64::MAX);
-        if limit == 0 || stop < first {
-            return Ok(Vec::new());
-        }
         if q.topics.is_empty() {
             return self.db.read(|conn| {
                 let map = |e| self.db.map(e);

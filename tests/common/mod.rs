@@ -1,60 +1,14 @@
-//! The tutorial's aggregates and the backends the facade's tests run on.
+//! The tutorial's aggregates (from `examples/tutorial`) and the backends the facade's tests run on.
 
 #![allow(dead_code, missing_docs, unreachable_pub)]
 
-use eventsourcing::domain::{Aggregate, uuid5_url};
-use eventsourcing::{ApplicationBuilder, Uuid, aggregate};
-use serde::{Deserialize, Serialize};
+use eventsourcing::{ApplicationBuilder, Uuid};
 
-aggregate! {
-    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-    pub struct Dog {
-        pub name: String,
-        pub tricks: Vec<String>,
-    }
-    pub enum DogEvent {
-        Registered { name: String } => |dog| dog.name = name.clone(),
-        TrickAdded { trick: String } => |dog| dog.tricks.push(trick.clone()),
-    }
-}
+#[path = "../../examples/tutorial/mod.rs"]
+pub mod tutorial;
 
-impl Dog {
-    pub fn register(name: &str) -> Self {
-        Self::create(DogEvent::Registered { name: name.into() })
-    }
-    pub fn add_trick(&mut self, trick: &str) {
-        self.trigger(DogEvent::TrickAdded {
-            trick: trick.into(),
-        });
-    }
-}
-
-aggregate! {
-    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-    pub struct Counter {
-        pub name: String,
-        pub count: u64,
-    }
-    pub enum CounterEvent {
-        Started { name: String } => |counter| counter.name = name.clone(),
-        Incremented {} => |counter| counter.count += 1,
-    }
-}
-
-impl Counter {
-    pub fn create_id(name: &str) -> Uuid {
-        uuid5_url(&format!("/counters/{name}"))
-    }
-    pub fn start(name: &str) -> Self {
-        Self::create_with_id(
-            Self::create_id(name),
-            CounterEvent::Started { name: name.into() },
-        )
-    }
-    pub fn increment(&mut self) {
-        self.trigger(CounterEvent::Incremented {});
-    }
-}
+#[allow(unused_imports)] // Not every test crate uses every type.
+pub use tutorial::{Counter, Dog, DogEvent};
 
 /// A backend to run on, and what must live as long as the applications on it.
 pub struct Backend {
@@ -137,4 +91,12 @@ pub fn backends() -> Vec<Backend> {
         });
     }
     out
+}
+
+/// A plain PostgreSQL connection under its own `application_name`, so tests that terminate a
+/// recorder's connections by name spare it.
+pub fn admin(config: &es_postgres::PostgresConfig) -> postgres::Client {
+    let mut admin = config.clone();
+    admin.application_name = "es_test_admin".to_owned();
+    admin.connect().unwrap()
 }

@@ -23,7 +23,7 @@ fn c2_no_lost_updates_with_retries() {
             .app(&format!("c2_{}", &Uuid::new_v4().simple().to_string()[..8]))
             .build()
             .unwrap();
-        let mut counter = Counter::start("shared");
+        let mut counter = Counter::new("shared");
         app.save(&mut counter).unwrap();
         let conflicts = AtomicU64::new(0);
         std::thread::scope(|s| {
@@ -101,16 +101,8 @@ fn f4_connection_terminated_mid_transaction() {
     config.schema = format!("f4_{}", Uuid::new_v4().simple());
     config.application_name = format!("f4_{}", &Uuid::new_v4().simple().to_string()[..8]);
     let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
-    let url = format!(
-        "host={} port={} dbname={} user={} password={}",
-        config.host,
-        config.port,
-        config.dbname,
-        config.user,
-        std::env::var("POSTGRES_PASSWORD").unwrap()
-    );
-    let mut holder = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut holder = crate::common::admin(&config);
+    let mut admin = crate::common::admin(&config);
     let mut tx = holder.transaction().unwrap();
     tx.batch_execute(&format!(
         "LOCK TABLE \"{}\".app_events IN EXCLUSIVE MODE",

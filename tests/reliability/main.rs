@@ -10,8 +10,8 @@ mod common;
 mod load;
 mod more;
 mod resume;
-#[path = "../../examples/tutorial/mod.rs"]
-mod tutorial;
+
+use common::tutorial;
 
 use std::collections::HashSet;
 
@@ -135,7 +135,7 @@ fn b4_huge_batches_are_atomic() {
                 .is_empty()
         );
         // And through an application save of one aggregate with 20,000 pending events.
-        let mut dog = Dog::register("Busy");
+        let mut dog = Dog::new("Busy");
         for i in 0..19_999 {
             dog.add_trick(&format!("trick {i}"));
         }
@@ -237,7 +237,7 @@ fn s4_no_plaintext_at_rest() {
             .var("CIPHER_KEY", key.clone())
             .build()
             .unwrap();
-        let mut dog = Dog::register(&sentinel);
+        let mut dog = Dog::new(&sentinel);
         dog.add_trick(&sentinel);
         app.save(&mut dog).unwrap();
         let copy: Dog = app.get(dog.id()).unwrap();

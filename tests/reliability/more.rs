@@ -167,15 +167,7 @@ fn f10_pool_exhaustion_is_a_typed_timeout() {
     config.max_overflow = 0;
     config.connect_timeout = Duration::from_secs(1);
     let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
-    let url = format!(
-        "host={} port={} dbname={} user={} password={}",
-        config.host,
-        config.port,
-        config.dbname,
-        config.user,
-        std::env::var("POSTGRES_PASSWORD").unwrap()
-    );
-    let mut holder = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut holder = crate::common::admin(&config);
     let mut tx = holder.transaction().unwrap();
     tx.batch_execute(&format!(
         "LOCK TABLE \"{}\".app_events IN EXCLUSIVE MODE",
@@ -230,7 +222,7 @@ fn s5_no_secrets_in_errors_or_debug() {
     for t in &texts {
         assert!(!t.contains(&key), "key in {t}");
     }
-    let mut dog = Dog::register("Max");
+    let mut dog = Dog::new("Max");
     app.save(&mut dog).unwrap();
     let other = Application::new(
         Env::new("Secretive").with("CIPHER_KEY", AesCipher::create_key(32)),

@@ -86,15 +86,7 @@ fn c13_a_killed_listen_connection() {
         .insert_events(&[StoredEvent::new(id, 1, "T", Vec::new())])
         .unwrap();
     assert_eq!(sub.next().unwrap().unwrap().originator_version, 1);
-    let url = format!(
-        "host={} port={} dbname={} user={} password={}",
-        config.host,
-        config.port,
-        config.dbname,
-        config.user,
-        std::env::var("POSTGRES_PASSWORD").unwrap()
-    );
-    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut admin = crate::common::admin(&config);
     // The LISTEN thread connects in the background: wait until its connection is visible.
     let deadline = Instant::now() + Duration::from_secs(10);
     let killed = loop {
