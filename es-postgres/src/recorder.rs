@@ -38,6 +38,18 @@ macro_rules! recorder_type {
                 Ok(Self { tables: Tables::open(config, app_name, $kind)? })
             }
 
+            /// The value the server applies for the session setting `name` (for example
+            /// `lock_timeout`) on this recorder's pooled connections: proof that configured
+            /// timeouts reach the server.
+            ///
+            /// # Errors
+            ///
+            /// [`Error::Programming`](es_core::Error::Programming) for a name that is not a plain
+            /// identifier; pool and server errors.
+            pub fn session_setting(&self, name: &str) -> Result<String> {
+                self.tables.show(name)
+            }
+
             /// How many inserts of concurrent callers were combined into one transaction
             /// (group commits) so far: a diagnostic.
             pub fn group_commits(&self) -> u64 {

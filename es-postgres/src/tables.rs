@@ -122,6 +122,20 @@ impl Tables {
         }
     }
 
+    /// `SHOW name` on a pooled connection.
+    pub(crate) fn show(&self, name: &str) -> Result<String> {
+        let name = TablePrefix::new(name)?;
+        let rows = self.with(Call::Read, |c| {
+            c.client.simple_query(&format!("SHOW {name}"))
+        })?;
+        rows.iter()
+            .find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .ok_or_else(|| Error::programming(format!("SHOW {name} returned no value")))
+    }
+
     /// One caller's insert: one statement, one round trip.
     fn insert_direct(
         &self,

@@ -149,3 +149,37 @@ fn f4_connection_terminated_mid_transaction() {
     );
     drop_postgres_schema(&config, &config.schema).unwrap();
 }
+
+/// F13: the configured lock and idle-in-transaction timeouts are what the server applies on
+/// the recorder's pooled connections.
+#[test]
+fn f13_configured_timeouts_reach_the_server() {
+    let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
+        return;
+    };
+    let env = Env::from_process("").with_all([
+        (
+            "POSTGRES_SCHEMA",
+            format!("f13_{}", Uuid::new_v4().simple()),
+        ),
+        ("POSTGRES_LOCK_TIMEOUT", "7".to_owned()),
+        (
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT",
+            "11".to_owned(),
+        ),
+    ]);
+    let config = PostgresConfig::from_env(&env).unwrap();
+    let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
+    assert_eq!(r.session_setting("lock_timeout").unwrap(), "7s");
+    assert_eq!(
+        r.session_setting("idle_in_transaction_session_timeout")
+            .unwrap(),
+        "11s"
+    );
+    assert!(
+        r.session_setting("lock_timeout; DROP TABLE x")
+            .unwrap_err()
+            .is_programming()
+    );
+    drop_postgres_schema(&config, &config.schema).unwrap();
+}
