@@ -1,12 +1,14 @@
 //! Reliability and security checks from `../shared/reference/reliability-catalogue.md` that need
 //! no fault injection: oversized payloads (B3), huge batches (B4), reader edge inputs (B10),
 //! nonce handling (S2) and no plaintext at rest (S4), on every backend; in `more.rs` B2, B9, C11,
-//! F10 and S5; in `resume.rs` C7 and C13; in `load.rs` C2, C10 and F4. The other fault-injection tests of the catalogue (F-series) are not here yet.
+//! F10 and S5; in `resume.rs` C7 and C13; in `load.rs` C2, C10, F4 and F13; in `faults.rs` F5
+//! (full profile, on the private cluster of `scripts/postgres-private`). The other fault-injection tests of the catalogue (F-series) are not here yet.
 //!
 //! `RELIABILITY_PROFILE=full` runs the larger sizes (1,000,000 encryptions, 100 MiB payloads).
 
 #[path = "../common/mod.rs"]
 mod common;
+mod faults;
 mod load;
 mod more;
 mod resume;
