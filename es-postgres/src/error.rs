@@ -15,8 +15,23 @@ pub(crate) enum Call {
     Write,
 }
 
+/// True when the connection was lost: no SQLSTATE, connection exceptions (08) or a server
+/// shutdown or termination (57P01–57P03).
+pub(crate) fn is_connection_loss(e: &postgres::Error) -> bool {
+    e.code().is_none_or(|code| {
+        let c = code.code();
+        c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03")
+    })
+}
+
 /// Maps a driver error. `lock` is the configured lock timeout.
 pub(crate) fn map_pg_error(e: postgres::Error, call: Call, lock: Duration) -> Error {
+    if call == Call::Write && is_connection_loss(&e) && !e.is_closed() {
+        // The connection died while a write was in flight: it may have committed.
+        return Error::OutcomeUnknown {
+            source: Box::new(e),
+        };
+    }
     let Some(code) = e.code().cloned() else {
         // No SQLSTATE: the connection failed. A write may or may not have committed.
         let source = Box::new(e);

@@ -469,13 +469,13 @@ impl RecorderStore for Tables {
 
 /// True when `e` says the connection died before the statement could take effect.
 fn is_dead_connection(e: &postgres::Error, call: Call) -> bool {
-    match e.code() {
-        Some(code) => {
-            let c = code.code();
-            c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03")
-        }
-        None => call == Call::Read || e.is_closed(),
+    if e.is_closed() {
+        // The client knew the connection was gone: nothing was sent.
+        return true;
     }
+    // A read can always be repeated. A write cannot: the server may report the termination
+    // after the statement committed, so its outcome is unknown.
+    call == Call::Read && crate::error::is_connection_loss(e)
 }
 
 fn listen_loop(tables: &Weak<Tables>, config: &postgres::Config, listen: &str) {
