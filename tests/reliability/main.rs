@@ -8,6 +8,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod ambiguous;
+mod crash;
 mod faults;
 mod load;
 mod more;

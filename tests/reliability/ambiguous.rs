@@ -1,0 +1,1 @@
+//! F3: commits whose acknowledgement is lost (being written).

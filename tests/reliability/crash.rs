@@ -1,0 +1,1 @@
+//! F1 and F2: kill -9 of writers and process applications (being written).
