@@ -26,7 +26,7 @@ pub(crate) fn is_connection_loss(e: &postgres::Error) -> bool {
 
 /// Maps a driver error. `lock` is the configured lock timeout.
 pub(crate) fn map_pg_error(e: postgres::Error, call: Call, lock: Duration) -> Error {
-    if call == Call::Write && is_connection_loss(&e) && !e.is_closed() {
+    if call == Call::Write && is_connection_loss(&e) {
         // The connection died while a write was in flight: it may have committed.
         return Error::OutcomeUnknown {
             source: Box::new(e),

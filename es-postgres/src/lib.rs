@@ -5,6 +5,7 @@ mod config;
 mod error;
 mod pool;
 mod recorder;
+mod settle;
 mod sql;
 mod tables;
 mod util;

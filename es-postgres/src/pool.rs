@@ -10,6 +10,15 @@ use postgres::{Client, NoTls, Row, Statement};
 pub(crate) struct Conn {
     pub(crate) client: Client,
     statements: HashMap<String, Statement>,
+    /// The server session behind this connection, when the server told it.
+    pub(crate) session: Option<Session>,
+}
+
+/// A server session: its process id and start time (together unique, as pids are reused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Session {
+    pub(crate) pid: i32,
+    pub(crate) started: String,
 }
 
 /// A parameter and its type.
@@ -79,10 +88,21 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<Conn, postgres::Error> {
         let mut client = self.config.connect(NoTls)?;
-        client.batch_execute(&self.setup)?;
+        let replies = client.simple_query(&format!(
+            "{}; SELECT pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+            self.setup
+        ))?;
+        let session = replies.iter().find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(row) => Some(Session {
+                pid: row.get(0)?.parse().ok()?,
+                started: row.get(1)?.to_owned(),
+            }),
+            _ => None,
+        });
         Ok(Conn {
             client,
             statements: HashMap::new(),
+            session,
         })
     }
 

@@ -22,6 +22,12 @@ pub(crate) struct Sql {
     pub(crate) max_tracking_id: String,
     /// A tracking record alone: returns a row only when the id increased.
     pub(crate) upsert_tracking: String,
+    /// Which of the given (originator id, version) keys are stored: the key's 1-based position,
+    /// topic, state and notification id (0 for snapshots). Empty for tracking-only recorders.
+    pub(crate) find: String,
+    /// Terminates a session of this role if it still exists (pid, start time as text); returns
+    /// a row while it does.
+    pub(crate) end_session: String,
     /// The LISTEN/NOTIFY channel.
     pub(crate) channel: String,
 }
@@ -192,6 +198,23 @@ impl Sql {
                  ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id \
                  WHERE t.notification_id < excluded.notification_id RETURNING notification_id"
             ),
+            find: if kind == Kind::Tracking {
+                String::new()
+            } else {
+                let nid = if has_log {
+                    "e.notification_id"
+                } else {
+                    "0::bigint"
+                };
+                format!(
+                    "SELECT k.i::bigint, e.topic, e.state, {nid} \
+                     FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS k(id, v, i) \
+                     JOIN {e} e ON e.originator_id = k.id AND e.originator_version = k.v"
+                )
+            },
+            end_session: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                          WHERE pid = $1 AND backend_start::text = $2"
+                .to_owned(),
             channel,
         })
     }

@@ -15,8 +15,9 @@ use postgres::{NoTls, Row};
 
 use crate::combine::{Combiner, Slot, share};
 use crate::config::PostgresConfig;
-use crate::error::{Call, TRACKING_CONFLICT, map_pg_error, map_pool_error};
+use crate::error::{Call, TRACKING_CONFLICT, is_connection_loss, map_pg_error, map_pool_error};
 use crate::pool::{Conn, Manager};
+use crate::settle::Failed;
 use crate::sql::{Kind, Sql};
 
 type Pool = r2d2::Pool<Manager>;
@@ -29,9 +30,9 @@ fn millis(d: Duration) -> u128 {
 #[derive(Debug)]
 pub(crate) struct Tables {
     pool: Pool,
-    sql: Sql,
+    pub(crate) sql: Sql,
     lock_timeout: Duration,
-    connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     client_config: postgres::Config,
     listener: OnceLock<()>,
     combiner: Combiner,
@@ -44,12 +45,12 @@ pub(crate) struct Tables {
     pub(crate) tracking: Notifier,
 }
 
-fn to_i64(value: u64, what: &str) -> Result<i64> {
+pub(crate) fn to_i64(value: u64, what: &str) -> Result<i64> {
     i64::try_from(value)
         .map_err(|_| Error::data(format!("{what} {value} exceeds PostgreSQL's bigint range")))
 }
 
-fn from_i64(value: i64, what: &str) -> Result<u64> {
+pub(crate) fn from_i64(value: i64, what: &str) -> Result<u64> {
     u64::try_from(value)
         .map_err(|_| Error::data(format!("negative {what} {value} in the database")))
 }
@@ -97,27 +98,47 @@ impl Tables {
         Ok(Arc::new(tables))
     }
 
-    /// Runs `f` on a pooled connection. When the connection turns out to be dead (terminated by
-    /// the server, or closed while idle in the pool), the call is retried once on a fresh
-    /// connection: reads always, writes only when the server reported the termination (so the
-    /// statement did not run). A write whose connection failed without a report is
-    /// [`Error::OutcomeUnknown`].
-    fn with<T>(
+    /// Runs `f` on a pooled connection. A connection found closed before anything is sent is
+    /// replaced; a read whose connection is lost is retried once on a fresh connection. A write
+    /// whose connection is lost is [`Error::OutcomeUnknown`] (it may have committed); see
+    /// [`Tables::settle`].
+    pub(crate) fn with<T>(
+        &self,
+        call: Call,
+        f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
+    ) -> Result<T> {
+        self.attempt(call, f).map_err(|failed| failed.error)
+    }
+
+    /// [`Tables::with`], keeping the session that ran a write whose outcome is unknown.
+    pub(crate) fn attempt<T>(
         &self,
         call: Call,
         mut f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
-    ) -> Result<T> {
-        let mut attempt = 0;
+    ) -> Result<T, Failed> {
+        let mut tries = 0;
         loop {
-            attempt += 1;
-            let mut conn = self
-                .pool
-                .get()
-                .map_err(|e| map_pool_error(e, self.connect_timeout))?;
+            tries += 1;
+            let mut conn = self.pool.get().map_err(|e| Failed {
+                error: map_pool_error(e, self.connect_timeout),
+                session: None,
+            })?;
+            if conn.client.is_closed() && tries < 3 {
+                // Closed while idle in the pool; nothing was sent. The pool drops it.
+                continue;
+            }
             match f(&mut conn) {
                 Ok(v) => return Ok(v),
-                Err(e) if attempt == 1 && is_dead_connection(&e, call) => {}
-                Err(e) => return Err(map_pg_error(e, call, self.lock_timeout)),
+                Err(e) if tries == 1 && call == Call::Read && is_connection_loss(&e) => {}
+                Err(e) => {
+                    let error = map_pg_error(e, call, self.lock_timeout);
+                    let session = if error.is_outcome_unknown() {
+                        conn.session.clone()
+                    } else {
+                        None
+                    };
+                    return Err(Failed { error, session });
+                }
             }
         }
     }
@@ -136,19 +157,33 @@ impl Tables {
             .ok_or_else(|| Error::programming(format!("SHOW {name} returned no value")))
     }
 
-    /// One caller's insert: one statement, one round trip.
+    /// One caller's insert: one statement, one round trip; a lost acknowledgement is settled.
     fn insert_direct(
         &self,
         events: &[StoredEvent],
         tracking: Option<&Tracking>,
     ) -> Result<Vec<NotificationId>> {
+        self.insert_once(events, tracking).or_else(|failed| {
+            self.settle(failed, events, tracking, || {
+                self.insert_once(events, tracking).map_err(|f| f.error)
+            })
+        })
+    }
+
+    /// One caller's insert, sent once.
+    pub(crate) fn insert_once(
+        &self,
+        events: &[StoredEvent],
+        tracking: Option<&Tracking>,
+    ) -> Result<Vec<NotificationId>, Failed> {
         let mut ids = Vec::with_capacity(events.len());
         let mut versions = Vec::with_capacity(events.len());
         let mut topics = Vec::with_capacity(events.len());
         let mut states = Vec::with_capacity(events.len());
         for e in events {
             ids.push(e.originator_id);
-            versions.push(to_i64(e.originator_version, "originator_version")?);
+            versions
+                .push(to_i64(e.originator_version, "originator_version").map_err(Failed::from)?);
             topics.push(e.topic.as_str());
             states.push(e.state.as_slice());
         }
@@ -165,26 +200,26 @@ impl Tables {
             (&t_id, Type::INT8),
         ];
         let rows = self
-            .with(Call::Write, |c| c.query(&self.sql.insert, &params))
-            .map_err(|e| match (e, tracking) {
+            .attempt(Call::Write, |c| c.query(&self.sql.insert, &params))
+            .map_err(|failed| match (failed.error, tracking) {
                 (Error::Internal { source }, Some(t))
                     if source
                         .downcast_ref::<postgres::Error>()
                         .and_then(postgres::Error::code)
                         .is_some_and(|c| c.code() == TRACKING_CONFLICT) =>
                 {
-                    Error::tracking_conflict(&t.application_name, t.notification_id)
+                    Error::tracking_conflict(&t.application_name, t.notification_id).into()
                 }
-                (e, _) => e,
+                (error, _) => Failed {
+                    error,
+                    session: failed.session,
+                },
             })?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: i64 = row.try_get(0).map_err(|e| Error::Data {
-                source: Box::new(e),
-            })?;
-            out.push(from_i64(id, "notification_id")?);
-        }
-        Ok(out)
+        let ids: Result<Vec<NotificationId>> = rows
+            .iter()
+            .map(|row| from_i64(get(row, 0)?, "notification_id"))
+            .collect();
+        Ok(ids?)
     }
 
     /// Several callers' inserts in one statement, each in its own subtransaction.
@@ -234,10 +269,19 @@ impl Tables {
                 (&t_apps, Type::TEXT_ARRAY),
                 (&t_ids, Type::INT8_ARRAY),
             ];
-            match self.with(Call::Write, |c| c.query(&self.sql.insert_many, &params)) {
-                Err(e) => {
+            match self.attempt(Call::Write, |c| c.query(&self.sql.insert_many, &params)) {
+                Err(failed) => {
                     for &i in &callers {
-                        results[i] = Some(Err(share(&e)));
+                        let slot = &group[i];
+                        let own = Failed {
+                            error: share(&failed.error),
+                            session: failed.session.clone(),
+                        };
+                        let tracking = slot.tracking.as_ref();
+                        results[i] = Some(self.settle(own, &slot.events, tracking, || {
+                            self.insert_once(&slot.events, tracking)
+                                .map_err(|f| f.error)
+                        }));
                     }
                 }
                 Ok(rows) => {
@@ -345,7 +389,25 @@ impl RecorderStore for Tables {
         let id = to_i64(t.notification_id, "notification_id")?;
         let params: [(&(dyn ToSql + Sync), Type); 2] =
             [(&t.application_name, Type::TEXT), (&id, Type::INT8)];
-        let rows = self.with(Call::Write, |c| c.query(&self.sql.upsert_tracking, &params))?;
+        let rows = match self.attempt(Call::Write, |c| c.query(&self.sql.upsert_tracking, &params))
+        {
+            Ok(rows) => rows,
+            Err(failed) => {
+                let tracking = Some(t);
+                self.settle(failed, &[], tracking, || {
+                    self.with(Call::Write, |c| c.query(&self.sql.upsert_tracking, &params))
+                        .and_then(|rows| match rows.is_empty() {
+                            true => Err(Error::tracking_conflict(
+                                &t.application_name,
+                                t.notification_id,
+                            )),
+                            false => Ok(Vec::new()),
+                        })
+                })?;
+                self.tracking.notify();
+                return Ok(());
+            }
+        };
         if rows.is_empty() {
             return Err(Error::tracking_conflict(
                 &t.application_name,
@@ -467,17 +529,6 @@ impl RecorderStore for Tables {
     }
 }
 
-/// True when `e` says the connection died before the statement could take effect.
-fn is_dead_connection(e: &postgres::Error, call: Call) -> bool {
-    if e.is_closed() {
-        // The client knew the connection was gone: nothing was sent.
-        return true;
-    }
-    // A read can always be repeated. A write cannot: the server may report the termination
-    // after the statement committed, so its outcome is unknown.
-    call == Call::Read && crate::error::is_connection_loss(e)
-}
-
 fn listen_loop(tables: &Weak<Tables>, config: &postgres::Config, listen: &str) {
     const TICK: Duration = Duration::from_millis(500);
     while tables.strong_count() > 0 {
@@ -506,7 +557,7 @@ fn listen_loop(tables: &Weak<Tables>, config: &postgres::Config, listen: &str) {
     }
 }
 
-fn get<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
+pub(crate) fn get<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
     row.try_get(i).map_err(|e| Error::Data {
         source: Box::new(e),
     })
