@@ -6,13 +6,14 @@
 //!
 //! `RELIABILITY_PROFILE=full` runs the larger sizes (1,000,000 encryptions, 100 MiB payloads).
 
+mod ambiguous;
 #[path = "../common/mod.rs"]
 mod common;
-mod ambiguous;
 mod crash;
 mod faults;
 mod load;
 mod more;
+mod ordering;
 mod resume;
 
 use common::tutorial;
