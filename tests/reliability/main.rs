@@ -7,6 +7,7 @@
 //! `RELIABILITY_PROFILE=full` runs the larger sizes (1,000,000 encryptions, 100 MiB payloads).
 
 mod ambiguous;
+mod cancel;
 #[path = "../common/mod.rs"]
 mod common;
 mod crash;
@@ -15,6 +16,7 @@ mod load;
 mod more;
 mod ordering;
 mod resume;
+mod stall;
 
 use common::tutorial;
 
