@@ -20,17 +20,25 @@ impl TablePrefix {
     /// # Errors
     ///
     /// [`Error::Programming`] for an empty name, a character outside `[A-Za-z0-9_]`, a leading
-    /// digit, or a name longer than [`MAX_IDENTIFIER_LEN`].
+    /// digit, a name longer than [`MAX_IDENTIFIER_LEN`], or `sqlite` / `sqlite_…` (SQLite
+    /// reserves table names starting with `sqlite_`).
+    ///
+    /// Names are case-insensitive: `Orders` and `orders` are one application, with one set of
+    /// tables (as PostgreSQL folds unquoted names, SQLite ignores case in names, and
+    /// app-prefixed environment variables are upper case).
     pub fn new(name: &str) -> Result<Self> {
+        let folded = name.to_ascii_lowercase();
         let valid = !name.is_empty()
             && name.len() <= MAX_IDENTIFIER_LEN
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && !name.as_bytes()[0].is_ascii_digit();
+            && !name.as_bytes()[0].is_ascii_digit()
+            && folded != "sqlite"
+            && !folded.starts_with("sqlite_");
         if valid {
-            Ok(Self(name.to_ascii_lowercase()))
+            Ok(Self(folded))
         } else {
             Err(Error::programming(format!(
-                "invalid application name for a table prefix (allowed: 1 to {MAX_IDENTIFIER_LEN} ASCII letters, digits and underscores, not starting with a digit): {:?}",
+                "invalid application name for a table prefix (allowed: 1 to {MAX_IDENTIFIER_LEN} ASCII letters, digits and underscores, not starting with a digit nor `sqlite_`): {:?}",
                 name.chars().take(80).collect::<String>()
             )))
         }
@@ -94,6 +102,8 @@ mod tests {
             "ä",
             "a.b",
             &"x".repeat(64),
+            "sqlite",
+            "SQLite_master",
         ] {
             assert!(
                 TablePrefix::new(bad).unwrap_err().is_programming(),

@@ -14,6 +14,7 @@ mod crash;
 mod faults;
 mod load;
 mod more;
+mod names;
 mod ordering;
 mod resume;
 mod stall;
