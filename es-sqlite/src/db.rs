@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use es_core::signal::Notifier;
-use es_core::{Error, Result};
+use es_core::{Error, Result, TablePrefix};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::config::{Mode, SqliteConfig};
@@ -158,6 +158,22 @@ impl Db {
         let value = f(&tx)?;
         tx.commit().map_err(|e| self.map(e))?;
         Ok(value)
+    }
+
+    /// `PRAGMA name` on the writer connection, as text (`name` must be a plain identifier).
+    pub(crate) fn pragma(&self, name: &str) -> Result<String> {
+        use rusqlite::types::Value;
+        let name = TablePrefix::new(name)?;
+        let conn = lock(&self.writer);
+        let value = conn
+            .query_row(&format!("PRAGMA {name}"), [], |row| row.get::<_, Value>(0))
+            .map_err(|e| self.map(e))?;
+        Ok(match value {
+            Value::Integer(i) => i.to_string(),
+            Value::Real(f) => f.to_string(),
+            Value::Text(t) => t,
+            Value::Null | Value::Blob(_) => String::new(),
+        })
     }
 
     /// Runs `f` on a read connection: one from the pool for a file, else the one connection.

@@ -51,6 +51,18 @@ macro_rules! recorder_type {
             pub fn from_env(env: &Env) -> Result<Self> {
                 Self::new(&SqliteConfig::from_env(env)?, env.name())
             }
+
+            /// The value of `PRAGMA name` on the connection this recorder writes through, to
+            /// check that settings such as `journal_mode`, `synchronous` and `busy_timeout`
+            /// are in force.
+            ///
+            /// # Errors
+            ///
+            /// [`Error::Programming`](es_core::Error::Programming) for a name that is not a
+            /// plain identifier; SQLite's errors.
+            pub fn pragma(&self, name: &str) -> Result<String> {
+                self.tables.db.pragma(name)
+            }
         }
     };
 }

@@ -9,6 +9,7 @@ use eventsourcing::persistence::{
     AggregateRecorder, ApplicationRecorder, Env, EventQuery, NotificationQuery, StoredEvent, Uuid,
 };
 use eventsourcing::postgres::{PostgresApplicationRecorder, PostgresConfig, drop_postgres_schema};
+use eventsourcing::sqlite::SqliteApplicationRecorder;
 
 use crate::common::{Counter, backends};
 
@@ -176,10 +177,34 @@ fn f13_configured_timeouts_reach_the_server() {
             .unwrap(),
         "11s"
     );
+    assert_eq!(r.session_setting("synchronous_commit").unwrap(), "on");
     assert!(
         r.session_setting("lock_timeout; DROP TABLE x")
             .unwrap_err()
             .is_programming()
     );
     drop_postgres_schema(&config, &config.schema).unwrap();
+}
+
+/// F13 on SQLite: a file database is in WAL mode with `synchronous = FULL` (2, SQLite's
+/// default, kept: durable commits) and the configured busy timeout, on the writer connection.
+#[test]
+fn f13_sqlite_settings_reach_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new("f13").with_all([
+        (
+            "SQLITE_DBNAME",
+            dir.path().join("f13.db").to_string_lossy().into_owned(),
+        ),
+        ("SQLITE_LOCK_TIMEOUT", "3".to_owned()),
+    ]);
+    let r = SqliteApplicationRecorder::from_env(&env).unwrap();
+    assert_eq!(r.pragma("journal_mode").unwrap(), "wal");
+    assert_eq!(r.pragma("synchronous").unwrap(), "2");
+    assert_eq!(r.pragma("busy_timeout").unwrap(), "3000");
+    assert!(
+        r.pragma("user_version; DROP TABLE x")
+            .unwrap_err()
+            .is_programming()
+    );
 }
