@@ -16,6 +16,7 @@ mod load;
 mod more;
 mod names;
 mod ordering;
+mod processes;
 mod resume;
 mod stall;
 
