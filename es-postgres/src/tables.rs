@@ -154,7 +154,7 @@ impl Tables {
                 postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
                 _ => None,
             })
-            .ok_or_else(|| Error::programming(format!("SHOW {name} returned no value")))
+            .ok_or_else(|| Error::programming(format!("no value for the setting {name}")))
     }
 
     /// One caller's insert: one statement, one round trip; a lost acknowledgement is settled.

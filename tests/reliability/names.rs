@@ -2,7 +2,8 @@
 //! rejected at construction with a typed error and creates nothing, or accepted and fully
 //! working. Afterwards the catalog holds exactly the sentinel table and the tables of the
 //! accepted names, and two accepted names share tables only when they are the same name up to
-//! ASCII case (names are case-insensitive by design: see `TablePrefix::new`).
+//! ASCII case (names are case-insensitive by design: see `TablePrefix::new`). Also S8: SQL is
+//! formatted only in reviewed places.
 
 use std::collections::BTreeSet;
 
@@ -203,5 +204,87 @@ proptest! {
         expected.remove("sentinel");
         prop_assert!(tables.iter().all(|t| t.len() <= 63));
         prop_assert_eq!(tables, expected);
+    }
+}
+
+/// S8: SQL text is built with `format!` only in the two SQL modules and in a short, reviewed
+/// list of places that interpolate validated identifiers or numbers. A new `format!` of SQL
+/// anywhere else fails this test, so that it gets the same review.
+#[test]
+fn s8_sql_is_formatted_only_in_reviewed_places() {
+    const KEYWORDS: [&str; 12] = [
+        "INSERT ", "SELECT ", "CREATE ", "LOCK ", "DROP ", "DELETE ", "UPDATE ", "ALTER ", "SHOW ",
+        "PRAGMA ", "LISTEN ", "SET ",
+    ];
+    // (file, how many): each interpolates only a `TablePrefix`, an `Sql` field or a number.
+    let reviewed: BTreeSet<(&str, usize)> = [
+        ("es-postgres/src/tables.rs", 3), // SET <ms>; SHOW <TablePrefix>; LISTEN <Sql channel>
+        ("es-postgres/src/util.rs", 2),   // DROP TABLE / SCHEMA of TablePrefix names
+        ("es-postgres/src/pool.rs", 1),   // the session setup above, and a fixed SELECT
+        ("es-sqlite/src/db.rs", 1),       // PRAGMA <TablePrefix>
+    ]
+    .into();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = BTreeSet::new();
+    let mut files = Vec::new();
+    for dir in [
+        "src",
+        "es-core/src",
+        "es-popo/src",
+        "es-sqlite/src",
+        "es-postgres/src",
+    ] {
+        collect_rs(&root.join(dir), &mut files);
+    }
+    assert!(files.len() > 20, "the sources were found");
+    for file in files {
+        let rel = file
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.ends_with("/sql.rs") {
+            continue; // The SQL modules: identifiers are `TablePrefix`es, values bind params.
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let count = text
+            .match_indices("format!(")
+            .filter(|(i, _)| {
+                let literal = first_literal(text.get(i + "format!(".len()..).unwrap_or(""));
+                KEYWORDS.iter().any(|k| literal.contains(k))
+            })
+            .count();
+        if count > 0 {
+            found.insert((rel.leak() as &str, count));
+        }
+    }
+    assert_eq!(found, reviewed, "SQL formatted outside the reviewed places");
+}
+
+/// The first string literal in `text` (to its closing unescaped quote).
+fn first_literal(text: &str) -> &str {
+    let Some(start) = text.find('"') else {
+        return "";
+    };
+    let body = &text[start + 1..];
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            '\\' => escaped = !escaped,
+            '"' if !escaped => return &body[..i],
+            _ => escaped = false,
+        }
+    }
+    body
+}
+
+fn collect_rs(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect_rs(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
     }
 }

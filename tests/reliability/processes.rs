@@ -3,6 +3,7 @@
 //! Oracles: no writer ever fails (no "database is locked" with the 5 s busy timeout); every
 //! acknowledged id is stored and read by the tailing process; the reader's ids strictly
 //! increase (no late arrival) and have no gap (SQLite ids are gap-free without failed writes).
+//! Also F11 (a), a short lock holder, and B11, no id reuse.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -136,4 +137,54 @@ fn c9_processes_share_one_sqlite_file() {
         (1..=total).collect::<Vec<_>>(),
         "gap-free"
     );
+}
+
+/// F11 (a): another connection holds `BEGIN IMMEDIATE` for 1 s, less than the 5 s busy
+/// timeout: the library's write waits for it and succeeds (after about 1 s, not at once and
+/// not after the whole timeout).
+#[test]
+fn f11_a_short_lock_holder_is_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f11.db").to_string_lossy().into_owned();
+    let r = recorder(&path);
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = Instant::now();
+    let waited = std::thread::scope(|s| {
+        let write = s.spawn(|| {
+            r.insert_events(&[StoredEvent::new(Uuid::new_v4(), 1, "F11", Vec::new())])
+                .map(|_| started.elapsed())
+        });
+        std::thread::sleep(Duration::from_secs(1));
+        holder.execute_batch("COMMIT").unwrap();
+        write.join().unwrap().unwrap()
+    });
+    eprintln!("F11a: write behind a 1 s holder succeeded after {waited:?}");
+    assert!(waited >= Duration::from_millis(950) && waited < Duration::from_secs(3));
+}
+
+/// B11: deleting the highest row (test-only SQL) does not let SQLite reuse its id: the next
+/// insert gets a higher id, so a follower already past the old maximum still sees it.
+#[test]
+fn b11_sqlite_never_reuses_an_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b11.db").to_string_lossy().into_owned();
+    let r = recorder(&path);
+    let id = Uuid::new_v4();
+    let first = r
+        .insert_events(&[
+            StoredEvent::new(id, 1, "B11", Vec::new()),
+            StoredEvent::new(id, 2, "B11", Vec::new()),
+        ])
+        .unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute(
+        "DELETE FROM app_events WHERE notification_id = ?1",
+        [i64::try_from(first[1]).unwrap()],
+    )
+    .unwrap();
+    let next = r
+        .insert_events(&[StoredEvent::new(id, 2, "B11", Vec::new())])
+        .unwrap();
+    assert!(next[0] > first[1], "{next:?} after {first:?}");
 }
