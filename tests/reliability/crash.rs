@@ -1,1 +1,225 @@
-//! F1 and F2: kill -9 of writers and process applications (being written).
+//! F1 and F2: kill -9 of writer processes and of process applications, in loops. The workers
+//! are this test binary started again (`f1_child`, `f2_child`, which do nothing unless their
+//! variable is set), killed with SIGKILL or aborting themselves at chosen steps; the parent
+//! compares what is stored with what the workers acknowledged. `CRASH_SEED` replays a run.
+
+mod f1;
+mod f2;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use eventsourcing::persistence::{Env, Uuid};
+use eventsourcing::postgres::PostgresConfig;
+
+/// F1: SIGKILL of a writer in a loop; ACKed batches survive byte for byte, no batch is partial.
+#[test]
+fn f1_kill_writer_mid_transaction() {
+    f1::test();
+}
+
+/// The worker of F1; a no-op unless started by it.
+#[test]
+fn f1_child() {
+    f1::child();
+}
+
+/// F2: SIGKILL and self-abort of a process application; exactly once across crashes.
+#[test]
+fn f2_kill_process_application() {
+    f2::test();
+}
+
+/// The worker of F2; a no-op unless started by it.
+#[test]
+fn f2_child() {
+    f2::child();
+}
+
+/// splitmix64: small, seedable, good enough to choose sizes and delays.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// Seeded from `CRASH_SEED` or the clock and process id; prints the seed.
+    fn seeded(label: &str) -> Self {
+        let seed = std::env::var("CRASH_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+                now.as_secs() << 32 ^ u64::from(now.subsec_nanos()) ^ u64::from(std::process::id())
+            });
+        eprintln!("{label}: CRASH_SEED={seed}");
+        Self(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// In `0..n` (`n` > 0).
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// In `lo..=hi`.
+    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+
+    fn index(&mut self, len: usize) -> usize {
+        usize::try_from(self.below(u64::try_from(len).unwrap())).unwrap()
+    }
+
+    fn millis(&mut self, lo: u64, hi: u64) -> Duration {
+        Duration::from_millis(self.between(lo, hi))
+    }
+}
+
+/// A worker process: this test binary running one child test, its complete stdout lines
+/// collected by a thread. Dropping it kills it.
+struct Worker {
+    child: Child,
+    lines: Receiver<String>,
+    /// Lines already taken from `lines` by [`Worker::wait_for`].
+    read: Vec<String>,
+}
+
+impl Worker {
+    fn spawn(test: &str, vars: &[(&str, String)]) -> Self {
+        // `/proc/self/exe` still runs this binary when a concurrent build has replaced the file.
+        let exe = std::path::Path::new("/proc/self/exe");
+        let exe = if exe.exists() {
+            exe.to_owned()
+        } else {
+            std::env::current_exe().unwrap()
+        };
+        let mut child = Command::new(exe)
+            .args(["--exact", test, "--test-threads=1", "--nocapture"])
+            .envs(vars.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut out = BufReader::new(out);
+            let mut line = Vec::new();
+            // A line cut by the kill has no newline: it is not a complete line and is dropped.
+            while out.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) && line.ends_with(b"\n") {
+                let text = String::from_utf8_lossy(&line).trim_end().to_owned();
+                if tx.send(text).is_err() {
+                    break;
+                }
+                line.clear();
+            }
+        });
+        Self {
+            child,
+            lines,
+            read: Vec::new(),
+        }
+    }
+
+    /// Waits up to `timeout` until the worker has written the line `line` `count` times in
+    /// all; false if it ended or time ran out first.
+    fn wait_for(&mut self, line: &str, count: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut seen = self.read.iter().filter(|l| *l == line).count();
+        while seen < count {
+            let Ok(next) = self
+                .lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            else {
+                return false;
+            };
+            seen += usize::from(next == line);
+            self.read.push(next);
+        }
+        true
+    }
+
+    /// Sends SIGKILL after `after` (unless it has exited) and reaps it.
+    fn kill_after(&mut self, after: Duration) -> ExitStatus {
+        std::thread::sleep(after);
+        let _ = self.child.kill();
+        self.child.wait().unwrap()
+    }
+
+    /// Waits for it to exit by itself.
+    fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "worker still running after {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The complete lines it wrote; call after it exited.
+    fn lines(&mut self) -> Vec<String> {
+        let mut all = std::mem::take(&mut self.read);
+        all.extend(self.lines.iter());
+        all
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The PostgreSQL settings of the environment with a fresh schema, or `None` (skipping).
+fn postgres(prefix: &str) -> Option<PostgresConfig> {
+    es_testkit::env_or_skip("POSTGRES_DBNAME")?;
+    let mut c = PostgresConfig::from_env(&Env::from_process("")).unwrap();
+    c.schema = format!("{prefix}_{}", Uuid::new_v4().simple());
+    Some(c)
+}
+
+/// Waits up to 10 s until no server session has an `application_name` like `pattern`;
+/// returns how many remain and how long it waited.
+fn sessions_left(admin: &mut postgres::Client, pattern: &str) -> (i64, Duration) {
+    let started = Instant::now();
+    loop {
+        let left: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE $1",
+                &[&pattern],
+            )
+            .unwrap()
+            .get(0);
+        if left == 0 || started.elapsed() > Duration::from_secs(10) {
+            return (left, started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The PostgreSQL variables a child needs to open `schema` through the facade.
+fn postgres_vars(schema: &str) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("POSTGRES_"))
+        .collect();
+    vars.retain(|(k, _)| k != "POSTGRES_SCHEMA");
+    vars.push(("POSTGRES_SCHEMA".into(), schema.to_owned()));
+    vars.push(("PERSISTENCE_MODULE".into(), "postgres".into()));
+    vars
+}
