@@ -1,8 +1,15 @@
-//! Reliability and security checks from `../shared/reference/reliability-catalogue.md` that need
-//! no fault injection: oversized payloads (B3), huge batches (B4), reader edge inputs (B10),
-//! nonce handling (S2) and no plaintext at rest (S4), on every backend; in `more.rs` B2, B9, C11,
-//! F10 and S5; in `resume.rs` C7 and C13; in `load.rs` C2, C10, F4 and F13; in `faults.rs` F5
-//! (full profile, on the private cluster of `scripts/postgres-private`). The other fault-injection tests of the catalogue (F-series) are not here yet.
+//! The reliability and security suite of `../shared/reference/reliability-catalogue.md`
+//! (figures and the command that reproduces them: `RELIABILITY.md`).
+//!
+//! - here: B3 oversized payloads, B4 huge batches, B10 reader edge inputs, S2 nonces, S4 no
+//!   plaintext at rest, on every backend;
+//! - `ambiguous.rs`: F3 lost commit acknowledgements (loopback proxy);
+//! - `cancel.rs`: F9 server-side cancels of writes;
+//! - `crash/`: F1 kill -9 of writers, F2 kill -9 of process applications;
+//! - `faults.rs`: F5 server restart and outage (private cluster, full profile);
+//! - `load.rs`: C2, C10, F4, F13; `more.rs`: B2, B9, C11, F10, S5; `names.rs`: B1, S8;
+//! - `ordering.rs`: C4 commit-timestamp oracle and negative control (private cluster, full);
+//! - `processes.rs`: C9, F11a, B11; `resume.rs`: C7, C13; `stall.rs`: F6.
 //!
 //! `RELIABILITY_PROFILE=full` runs the larger sizes (1,000,000 encryptions, 100 MiB payloads).
 
