@@ -11,24 +11,13 @@
 
 use std::time::Duration;
 
+use crate::rng::Rng;
 use eventsourcing::persistence::{
     AggregateRecorder, ApplicationRecorder, Env, EventQuery, StoredEvent, Uuid,
 };
 use eventsourcing::postgres::{PostgresApplicationRecorder, PostgresConfig, drop_postgres_schema};
 
 const BATCH: u64 = 500;
-
-/// A cheap deterministic random sequence.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 fn batch(id: Uuid, from: u64, size: u64) -> Vec<StoredEvent> {
     (from..from + size)
@@ -74,7 +63,7 @@ fn f9_cancelled_writes_leave_clean_connections() {
     let mut admin = admin_config.connect().unwrap();
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
     let (mut next_a, mut next_b) = (1, 1);
-    let (mut cancelled, mut late, mut rng) = (0u32, 0u32, Rng(0x2545_F491_4F6C_DD1D));
+    let (mut cancelled, mut late, mut rng) = (0u32, 0u32, Rng::new(0x2545_F491_4F6C_DD1D));
     let pid_sql = "SELECT pid FROM pg_stat_activity WHERE application_name = $1";
     for i in 0..iterations {
         // The pool's one session (it changes only if a connection broke).

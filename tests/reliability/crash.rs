@@ -9,9 +9,11 @@ mod f2;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use eventsourcing::persistence::{Env, Uuid};
+
+use crate::rng::Rng;
 use eventsourcing::postgres::PostgresConfig;
 
 /// F1: SIGKILL of a writer in a loop; ACKed batches survive byte for byte, no batch is partial.
@@ -36,54 +38,6 @@ fn f2_kill_process_application() {
 #[test]
 fn f2_child() {
     f2::child();
-}
-
-/// splitmix64: small, seedable, good enough to choose sizes and delays.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    /// Seeded from `CRASH_SEED` or the clock and process id; prints the seed.
-    fn seeded(label: &str) -> Self {
-        let seed = std::env::var("CRASH_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-                now.as_secs() << 32 ^ u64::from(now.subsec_nanos()) ^ u64::from(std::process::id())
-            });
-        eprintln!("{label}: CRASH_SEED={seed}");
-        Self(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// In `0..n` (`n` > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// In `lo..=hi`.
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-
-    fn index(&mut self, len: usize) -> usize {
-        usize::try_from(self.below(u64::try_from(len).unwrap())).unwrap()
-    }
-
-    fn millis(&mut self, lo: u64, hi: u64) -> Duration {
-        Duration::from_millis(self.between(lo, hi))
-    }
 }
 
 /// A worker process: this test binary running one child test, its complete stdout lines

@@ -25,6 +25,7 @@ mod names;
 mod ordering;
 mod processes;
 mod resume;
+mod rng;
 mod stall;
 
 use common::tutorial;

@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::rng::Rng;
 use eventsourcing::persistence::{
     AggregateRecorder, ApplicationRecorder, Env, NotificationQuery, StoredEvent, Uuid,
 };
@@ -38,18 +39,6 @@ struct Figures {
 
 fn seconds() -> Duration {
     Duration::from_secs(if super::full() { 10 } else { 2 })
-}
-
-/// A cheap deterministic random sequence per thread.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 /// The private cluster's config with a fresh schema, or `None` outside the full profile.
@@ -133,7 +122,7 @@ fn run(
             .map(|w| {
                 let (figures, failed, slow) = (&figures, &failed, &slow);
                 s.spawn(move || {
-                    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (u64::try_from(w).unwrap() + 1));
+                    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15 ^ (u64::try_from(w).unwrap() + 1));
                     let id = Uuid::new_v4();
                     let mut next = 1;
                     while Instant::now() < deadline {

@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use eventsourcing::persistence::{
-    AggregateRecorder, ApplicationRecorder, Env, EventQuery, Notification, NotificationQuery,
-    StopHandle, StoredEvent, Uuid,
+    AggregateRecorder, ApplicationRecorder, Env, EventQuery, Notification, StopHandle, StoredEvent,
+    Uuid,
 };
 use eventsourcing::postgres::{PostgresApplicationRecorder, PostgresConfig, drop_postgres_schema};
 use eventsourcing::sqlite::{SqliteApplicationRecorder, SqliteConfig};
@@ -265,21 +265,6 @@ fn crash_loop(
     run
 }
 
-fn read_all(recorder: &dyn ApplicationRecorder) -> Vec<Notification> {
-    let mut all: Vec<Notification> = Vec::new();
-    loop {
-        let mut query = NotificationQuery::new(1000);
-        if let Some(last) = all.last() {
-            query = query.after(last.id);
-        }
-        let page = recorder.select_notifications(&query).unwrap();
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page);
-    }
-}
-
 /// Checks the stored log against the ACKs and the follower; prints the figures and panics on
 /// any loss, partial batch, duplicate or follower miss.
 fn check(label: &str, iterations: u64, stored: &[Notification], run: &Run) {
@@ -408,7 +393,7 @@ fn sqlite(iterations: u64, rng: &mut Rng) {
     drop(conn);
     let spec = |_| format!("sqlite\t{path}");
     let run = crash_loop(&recorder, iterations, &spec, &mut || {}, rng);
-    let stored = read_all(&recorder);
+    let stored = es_testkit::support::read_all_after(&recorder, None);
     // Reopen a copy of the file with the WAL the last killed worker left, as a restart after a
     // crash of every process would, and check it holds the same log.
     let copy = tempfile::tempdir().unwrap();
@@ -453,7 +438,7 @@ fn postgres(config: &PostgresConfig, iterations: u64, rng: &mut Rng) {
         assert_eq!(left, 0, "sessions of killed workers remain");
     };
     let run = crash_loop(&recorder, iterations, &spec, &mut settle, rng);
-    let stored = read_all(&recorder);
+    let stored = es_testkit::support::read_all_after(&recorder, None);
     check("postgres", iterations, &stored, &run);
     eprintln!("F1 postgres: {:.1?}", started.elapsed());
 }

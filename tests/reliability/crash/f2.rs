@@ -26,9 +26,7 @@ use std::time::{Duration, Instant};
 
 use eventsourcing::application::{Application, Stores};
 use eventsourcing::domain::Aggregate;
-use eventsourcing::persistence::{
-    ApplicationRecorder, Env, Notification, NotificationQuery, ProcessRecorder, Uuid,
-};
+use eventsourcing::persistence::{Env, ProcessRecorder, Uuid};
 use eventsourcing::postgres::{PostgresConfig, PostgresProcessRecorder, drop_postgres_schema};
 use eventsourcing::system::{
     App, AppFactory, MultiThreadedRunner, Node, ProcessApplication, Processing, Received,
@@ -175,21 +173,6 @@ pub(super) fn child() {
     println!("\nCAUGHT_UP");
 }
 
-fn read_all(recorder: &dyn ApplicationRecorder) -> Vec<Notification> {
-    let mut all: Vec<Notification> = Vec::new();
-    loop {
-        let mut query = NotificationQuery::new(1000);
-        if let Some(last) = all.last() {
-            query = query.after(last.id);
-        }
-        let page = recorder.select_notifications(&query).unwrap();
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page);
-    }
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Mode {
     Kill,
@@ -294,7 +277,7 @@ fn run(backend: &mut Backend, n: usize, crashes: usize, rng: &mut Rng) {
     let label = backend.label;
     let upstream = backend.open(Upstream::NAME);
     let downstream = backend.open(Downstream::NAME);
-    let up: Vec<u64> = read_all(upstream.recorder().as_ref())
+    let up: Vec<u64> = es_testkit::support::read_all_after(upstream.recorder().as_ref(), None)
         .iter()
         .map(|n| n.id)
         .collect();
@@ -409,7 +392,7 @@ fn run(backend: &mut Backend, n: usize, crashes: usize, rng: &mut Rng) {
 
 /// Downstream events map one-to-one to upstream ids, and tracking is at the last one.
 fn check(label: &str, downstream: &Application, up: &[u64], started: Instant) {
-    let effects = read_all(downstream.recorder().as_ref());
+    let effects = es_testkit::support::read_all_after(downstream.recorder().as_ref(), None);
     let mut by_cause: HashMap<u64, u64> = HashMap::new();
     for e in &effects {
         let event = downstream
