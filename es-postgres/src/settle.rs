@@ -61,16 +61,25 @@ impl Tables {
         }
     }
 
-    /// Ends `session` if it still runs, and waits (up to the connect timeout) until it is gone.
+    /// Ends `session` if it still runs, and waits until it is gone: at most the connect
+    /// timeout (at least a second) in all, including waiting for a connection.
     fn session_ended(&self, session: &Session) -> bool {
         let deadline = Instant::now() + self.connect_timeout.max(MIN_WAIT);
         let params: [(&(dyn ToSql + Sync), Type); 2] =
             [(&session.pid, Type::INT4), (&session.started, Type::TEXT)];
         loop {
-            match self.with(Call::Read, |c| c.query(&self.sql.end_session, &params)) {
-                Ok(rows) if rows.is_empty() => return true,
-                Ok(_) | Err(_) if Instant::now() >= deadline => return false,
-                Ok(_) | Err(_) => thread::sleep(Duration::from_millis(10)),
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            let rows = self
+                .pool
+                .get_timeout(left)
+                .ok()
+                .and_then(|mut c| c.query(&self.sql.end_session, &params).ok());
+            match rows {
+                Some(rows) if rows.is_empty() => return true,
+                _ => thread::sleep(Duration::from_millis(10)),
             }
         }
     }

@@ -29,7 +29,7 @@ fn millis(d: Duration) -> u128 {
 /// One application's tables.
 #[derive(Debug)]
 pub(crate) struct Tables {
-    pool: Pool,
+    pub(crate) pool: Pool,
     pub(crate) sql: Sql,
     lock_timeout: Duration,
     pub(crate) connect_timeout: Duration,
