@@ -66,8 +66,9 @@ fn c7_catch_up_during_a_burst_with_stop_and_start() {
     runner.stop().unwrap();
 }
 
-/// C13: the server kills the connection a subscription's LISTEN thread holds; events recorded
-/// afterwards by another writer (whose inserts do not wake this process) still arrive.
+/// C13 (b): the server kills the connection a subscription's LISTEN thread holds, before and
+/// again in the middle of 500 events recorded by another writer (whose inserts do not wake
+/// this process): every event arrives once, in order.
 #[test]
 fn c13_a_killed_listen_connection() {
     let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
@@ -87,36 +88,67 @@ fn c13_a_killed_listen_connection() {
         .unwrap();
     assert_eq!(sub.next().unwrap().unwrap().originator_version, 1);
     let mut admin = crate::common::admin(&config);
-    // The LISTEN thread connects in the background: wait until its connection is visible.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let killed = loop {
-        let killed: i64 = admin
-            .query_one("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", &[&config.application_name])
-            .unwrap()
-            .get(0);
-        if killed > 0 || Instant::now() > deadline {
-            break killed;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(killed, 1, "the LISTEN connection was found and killed");
-    for v in 2..=5 {
-        writer
-            .insert_events(&[StoredEvent::new(id, v, "T", Vec::new())])
-            .unwrap();
-    }
+    assert_eq!(
+        kill_listener(&mut admin, &config.application_name),
+        1,
+        "killed"
+    );
+    // 500 events by the other writer, while the reader's LISTEN connection is killed again
+    // in the middle of them.
+    const EVENTS: u64 = 500;
     let started = Instant::now();
-    let versions: Vec<u64> = sub
-        .by_ref()
-        .take(4)
-        .map(|n| n.unwrap().originator_version)
-        .collect();
-    assert_eq!(versions, [2, 3, 4, 5], "nothing missed or repeated");
+    let (versions, killed_again) = std::thread::scope(|s| {
+        let reading = s.spawn(|| {
+            sub.by_ref()
+                .take(usize::try_from(EVENTS).unwrap())
+                .map(|n| n.unwrap().originator_version)
+                .collect::<Vec<u64>>()
+        });
+        let mut killed_again = 0;
+        for v in 2..=EVENTS + 1 {
+            writer
+                .insert_events(&[StoredEvent::new(id, v, "T", Vec::new())])
+                .unwrap();
+            if v == EVENTS / 2 {
+                killed_again = kill_listener(&mut admin, &config.application_name);
+            }
+        }
+        (reading.join().unwrap(), killed_again)
+    });
+    assert_eq!(
+        killed_again, 1,
+        "the reconnected LISTEN connection was killed too"
+    );
+    assert_eq!(
+        versions,
+        (2..=EVENTS + 1).collect::<Vec<_>>(),
+        "nothing missed or repeated, in order"
+    );
     assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "resumed within {:?}",
+        started.elapsed() < Duration::from_secs(10),
+        "received within {:?}",
         started.elapsed()
     );
     sub.stop();
     drop_postgres_schema(&config, &config.schema).unwrap();
+}
+
+/// Terminates the LISTEN connection of `application_name`, waiting up to 10 s for it to
+/// (re)connect; returns how many were terminated.
+fn kill_listener(admin: &mut postgres::Client, application_name: &str) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let killed: i64 = admin
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND query LIKE 'LISTEN%'",
+                &[&application_name],
+            )
+            .unwrap()
+            .get(0);
+        if killed > 0 || Instant::now() > deadline {
+            return killed;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
