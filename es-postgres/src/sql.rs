@@ -98,8 +98,9 @@ impl Sql {
                 "CREATE UNIQUE INDEX IF NOT EXISTS \"{index}\" ON {e} (notification_id ASC);\n"
             ));
         }
-        // The insert path in one statement: the tracking upsert (strictly increasing), then the
-        // EXCLUSIVE lock that makes id order equal commit order, then the NOTIFY and the insert.
+        // The insert path in one statement: the EXCLUSIVE lock that makes id order equal commit
+        // order (first, as in the group insert: one lock order on every path, so no deadlock),
+        // the NOTIFY, the tracking upsert (strictly increasing), then the insert.
         let lock = if has_log {
             format!("LOCK TABLE {e} IN EXCLUSIVE MODE; PERFORM pg_notify('{channel}', '');")
         } else {
@@ -116,6 +117,9 @@ impl Sql {
                    states bytea[], t_app text, t_id bigint) RETURNS SETOF bigint \
                  LANGUAGE plpgsql AS $fn$\n\
                  BEGIN\n\
+                   IF cardinality(ids) > 0 THEN\n\
+                     {lock}\n\
+                   END IF;\n\
                    IF t_app IS NOT NULL THEN\n\
                      INSERT INTO {t} AS t (application_name, notification_id) VALUES (t_app, t_id)\n\
                        ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id\n\
@@ -125,7 +129,6 @@ impl Sql {
                      END IF;\n\
                    END IF;\n\
                    IF cardinality(ids) > 0 THEN\n\
-                     {lock}\n\
                      RETURN QUERY INSERT INTO {e} (originator_id, originator_version, topic, state)\n\
                        SELECT * FROM unnest(ids, versions, topics, states) {returning};\n\
                    END IF;\n\
