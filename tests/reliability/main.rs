@@ -7,7 +7,7 @@
 //! - `cancel.rs`: F9 server-side cancels of writes;
 //! - `crash/`: F1 kill -9 of writers, F2 kill -9 of process applications;
 //! - `faults.rs`: F5 server restart and outage (private cluster, full profile);
-//! - `load.rs`: C2, C10, F4, F13; `locks.rs`: F8; `more.rs`: B2, B9, C11, F10, S5; `names.rs`: B1, S8;
+//! - `load.rs`: C2, C8, C10, F4, F13; `locks.rs`: F8; `more.rs`: B2, B9, C11, F10, S5; `names.rs`: B1, S8;
 //! - `ordering.rs`: C4 commit-timestamp oracle and negative control (private cluster, full);
 //! - `processes.rs`: C9, F11a, B11; `resume.rs`: C7, C13; `stall.rs`: F6.
 //!
