@@ -1,6 +1,7 @@
 //! C4 on PostgreSQL with the commit-timestamp oracle, and its negative control (full profile
 //! only: it needs `track_commit_timestamp = on`, which `scripts/postgres-private` sets on the
-//! private cluster), and C4 at the same scale on POPO and SQLite.
+//! private cluster), C4 at the same scale on POPO and SQLite, and C5, a deterministic
+//! outstanding writer with its control.
 //!
 //! Writers append random batches for a while; about 5 % of them fail on purpose (a version
 //! already taken: a permanent id gap) and about 2 % are slow (a trigger sleeps 50–200 ms after
@@ -315,4 +316,95 @@ fn c4_tailing_readers_at_scale_on_popo_and_sqlite() {
         );
         assert!(f.failed_on_purpose > 0, "{name}: gaps were made");
     }
+}
+
+/// C5: a deterministic outstanding writer on PostgreSQL. Writer A's insert stays uncommitted
+/// for a second after taking its ids (a trigger sleeps); writer B starts meanwhile. Through the
+/// library, B waits behind A's table lock, a reader in between sees neither, and afterwards A's
+/// ids come before B's. The control does the same with plain `INSERT`s and no lock: B commits
+/// first with higher ids, the reader sees B before A, and then A's lower ids arrive late.
+#[test]
+fn c5_outstanding_writer_and_control() {
+    let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
+        return;
+    };
+    let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
+    config.schema = format!("c5_{}", Uuid::new_v4().simple());
+    let library = PostgresApplicationRecorder::new(&config, "lib").unwrap();
+    let control = PostgresApplicationRecorder::new(&config, "ctl").unwrap();
+    let mut admin = config.connect().unwrap();
+    let s = &config.schema;
+    admin
+        .batch_execute(&format!(
+            "CREATE FUNCTION \"{s}\".outstanding() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$; \
+             CREATE TRIGGER outstanding AFTER INSERT ON \"{s}\".lib_events FOR EACH ROW \
+             WHEN (NEW.topic = 'A') EXECUTE FUNCTION \"{s}\".outstanding(); \
+             CREATE TRIGGER outstanding AFTER INSERT ON \"{s}\".ctl_events FOR EACH ROW \
+             WHEN (NEW.topic = 'A') EXECUTE FUNCTION \"{s}\".outstanding();"
+        ))
+        .unwrap();
+    let event = |topic: &str| StoredEvent::new(Uuid::new_v4(), 1, topic, Vec::new());
+    // Through the library.
+    let (a, b, between) = std::thread::scope(|sc| {
+        let a = sc.spawn(|| library.insert_events(&[event("A")]).unwrap()[0]);
+        std::thread::sleep(Duration::from_millis(200));
+        let b = sc.spawn(|| library.insert_events(&[event("B")]).unwrap()[0]);
+        std::thread::sleep(Duration::from_millis(300));
+        let between = library
+            .select_notifications(&NotificationQuery::new(10))
+            .unwrap();
+        (a.join().unwrap(), b.join().unwrap(), between.len())
+    });
+    let after: Vec<(u64, String)> = library
+        .select_notifications(&NotificationQuery::new(10))
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.id, n.topic))
+        .collect();
+    assert_eq!(between, 0, "the reader in between saw neither");
+    assert!(a < b, "A's id {a} before B's {b}");
+    assert_eq!(after, [(a, "A".to_owned()), (b, "B".to_owned())]);
+    // The control: plain INSERTs, no lock.
+    let insert = format!(
+        "INSERT INTO \"{s}\".ctl_events (originator_id, originator_version, topic, state) \
+         VALUES ($1, 1, $2, '') RETURNING notification_id"
+    );
+    let config = &config;
+    let (a, b, between) = std::thread::scope(|sc| {
+        let insert = &insert;
+        let raw = |topic: &'static str| {
+            move || -> i64 {
+                config
+                    .connect()
+                    .unwrap()
+                    .query_one(insert.as_str(), &[&Uuid::new_v4(), &topic])
+                    .unwrap()
+                    .get(0)
+            }
+        };
+        let a = sc.spawn(raw("A"));
+        std::thread::sleep(Duration::from_millis(200));
+        let b = sc.spawn(raw("B"));
+        std::thread::sleep(Duration::from_millis(300));
+        let between: Vec<u64> = control
+            .select_notifications(&NotificationQuery::new(10))
+            .unwrap()
+            .iter()
+            .map(|n| n.id)
+            .collect();
+        (a.join().unwrap(), b.join().unwrap(), between)
+    });
+    eprintln!(
+        "C5: library: reader in between saw 0, then A before B; control without the \
+         lock: reader in between saw {between:?} (B = {b}), A's id {a} arrived late"
+    );
+    assert!(a < b);
+    assert_eq!(
+        between,
+        [u64::try_from(b).unwrap()],
+        "the control's reader saw B first"
+    );
+    drop((library, control));
+    drop_postgres_schema(config, &config.schema).unwrap();
 }
