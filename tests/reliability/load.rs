@@ -83,17 +83,21 @@ fn c8_snapshots_and_cache_under_contention() {
         let mut counter = Counter::new("c8");
         app.save(&mut counter).unwrap();
         let conflicts = AtomicU64::new(0);
+        let barrier = std::sync::Barrier::new(usize::try_from(THREADS).unwrap());
         std::thread::scope(|s| {
             for _ in 0..THREADS {
                 s.spawn(|| {
                     for _ in 0..EACH {
+                        // Everyone loads (through the cache) before anyone saves.
+                        let mut c: Counter = app.get(counter.id()).unwrap();
+                        barrier.wait();
                         loop {
-                            let mut c: Counter = app.get(counter.id()).unwrap();
                             c.increment();
                             match app.save(&mut c) {
                                 Ok(_) => break,
                                 Err(e) if e.is_version_conflict() => {
                                     conflicts.fetch_add(1, Ordering::Relaxed);
+                                    c = app.get(counter.id()).unwrap();
                                 }
                                 Err(e) => panic!("{}: {e}", b.name),
                             }
