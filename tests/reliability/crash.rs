@@ -11,10 +11,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use eventsourcing::persistence::{Env, Uuid};
-
+use crate::postgres;
 use crate::rng::Rng;
-use eventsourcing::postgres::PostgresConfig;
 
 /// F1: SIGKILL of a writer in a loop; ACKed batches survive byte for byte, no batch is partial.
 #[test]
@@ -138,14 +136,6 @@ impl Drop for Worker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The PostgreSQL settings of the environment with a fresh schema, or `None` (skipping).
-fn postgres(prefix: &str) -> Option<PostgresConfig> {
-    es_testkit::env_or_skip("POSTGRES_DBNAME")?;
-    let mut c = PostgresConfig::from_env(&Env::from_process("")).unwrap();
-    c.schema = format!("{prefix}_{}", Uuid::new_v4().simple());
-    Some(c)
 }
 
 /// Waits up to 10 s until no server session has an `application_name` like `pattern`;

@@ -14,12 +14,43 @@ use eventsourcing::sqlite::SqliteApplicationRecorder;
 
 use crate::common::{Counter, backends};
 
+const THREADS: u64 = 4;
+const EACH: u64 = 25;
+
+/// `THREADS` threads each increment counter `id` `EACH` times by load-modify-save, all loading
+/// the same version before anyone saves (one wins, the others conflict, reload and retry).
+/// Returns how many version conflicts were met.
+fn increment_concurrently(app: &Application, id: Uuid, backend: &str) -> u64 {
+    let conflicts = AtomicU64::new(0);
+    let barrier = std::sync::Barrier::new(usize::try_from(THREADS).unwrap());
+    std::thread::scope(|s| {
+        for _ in 0..THREADS {
+            s.spawn(|| {
+                for _ in 0..EACH {
+                    let mut c: Counter = app.get(id).unwrap();
+                    barrier.wait();
+                    loop {
+                        c.increment();
+                        match app.save(&mut c) {
+                            Ok(_) => break,
+                            Err(e) if e.is_version_conflict() => {
+                                conflicts.fetch_add(1, Ordering::Relaxed);
+                                c = app.get(id).unwrap();
+                            }
+                            Err(e) => panic!("{backend}: {e}"),
+                        }
+                    }
+                }
+            });
+        }
+    });
+    conflicts.into_inner()
+}
+
 /// C2: threads increment one counter aggregate by load-modify-save, retrying on version
 /// conflicts: no increment is lost, and conflicts really happened.
 #[test]
 fn c2_no_lost_updates_with_retries() {
-    const THREADS: u64 = 4;
-    const EACH: u64 = 25;
     for b in backends() {
         let app = b
             .app(&format!("c2_{}", &Uuid::new_v4().simple().to_string()[..8]))
@@ -27,38 +58,10 @@ fn c2_no_lost_updates_with_retries() {
             .unwrap();
         let mut counter = Counter::new("shared");
         app.save(&mut counter).unwrap();
-        let conflicts = AtomicU64::new(0);
-        let barrier = std::sync::Barrier::new(usize::try_from(THREADS).unwrap());
-        std::thread::scope(|s| {
-            for _ in 0..THREADS {
-                s.spawn(|| {
-                    for _ in 0..EACH {
-                        // Everyone loads the same version before anyone saves: one wins, the
-                        // others conflict, reload and retry.
-                        let mut c: Counter = app.get(counter.id()).unwrap();
-                        barrier.wait();
-                        loop {
-                            c.increment();
-                            match app.save(&mut c) {
-                                Ok(_) => break,
-                                Err(e) if e.is_version_conflict() => {
-                                    conflicts.fetch_add(1, Ordering::Relaxed);
-                                    c = app.get(counter.id()).unwrap();
-                                }
-                                Err(e) => panic!("{}: {e}", b.name),
-                            }
-                        }
-                    }
-                });
-            }
-        });
+        let conflicts = increment_concurrently(&app, counter.id(), b.name);
         let c: Counter = app.get(counter.id()).unwrap();
         assert_eq!(c.count, THREADS * EACH, "{}: no lost update", b.name);
-        assert!(
-            conflicts.load(Ordering::Relaxed) > 0,
-            "{}: contention happened",
-            b.name
-        );
+        assert!(conflicts > 0, "{}: contention happened", b.name);
     }
 }
 
@@ -69,8 +72,6 @@ fn c2_no_lost_updates_with_retries() {
 /// or cache on the same events.
 #[test]
 fn c8_snapshots_and_cache_under_contention() {
-    const THREADS: u64 = 4;
-    const EACH: u64 = 25;
     for b in backends() {
         let name = format!("c8_{}", &Uuid::new_v4().simple().to_string()[..8]);
         let app = b
@@ -82,30 +83,7 @@ fn c8_snapshots_and_cache_under_contention() {
             .unwrap();
         let mut counter = Counter::new("c8");
         app.save(&mut counter).unwrap();
-        let conflicts = AtomicU64::new(0);
-        let barrier = std::sync::Barrier::new(usize::try_from(THREADS).unwrap());
-        std::thread::scope(|s| {
-            for _ in 0..THREADS {
-                s.spawn(|| {
-                    for _ in 0..EACH {
-                        // Everyone loads (through the cache) before anyone saves.
-                        let mut c: Counter = app.get(counter.id()).unwrap();
-                        barrier.wait();
-                        loop {
-                            c.increment();
-                            match app.save(&mut c) {
-                                Ok(_) => break,
-                                Err(e) if e.is_version_conflict() => {
-                                    conflicts.fetch_add(1, Ordering::Relaxed);
-                                    c = app.get(counter.id()).unwrap();
-                                }
-                                Err(e) => panic!("{}: {e}", b.name),
-                            }
-                        }
-                    }
-                });
-            }
-        });
+        let conflicts = increment_concurrently(&app, counter.id(), b.name);
         let loaded: Counter = app.get(counter.id()).unwrap();
         assert_eq!(loaded.count, THREADS * EACH, "{}: no lost update", b.name);
         let snapshots = app
@@ -128,11 +106,7 @@ fn c8_snapshots_and_cache_under_contention() {
         assert_eq!(replayed.count, loaded.count, "{}", b.name);
         assert_eq!(replayed.version(), loaded.version(), "{}", b.name);
         assert_eq!(replayed.modified_on(), loaded.modified_on(), "{}", b.name);
-        assert!(
-            conflicts.load(Ordering::Relaxed) > 0,
-            "{}: contention",
-            b.name
-        );
+        assert!(conflicts > 0, "{}: contention", b.name);
     }
 }
 
@@ -140,11 +114,9 @@ fn c8_snapshots_and_cache_under_contention() {
 /// fails, and everything written is read back.
 #[test]
 fn c10_pool_pressure() {
-    let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
+    let Some(mut config) = crate::postgres("c10") else {
         return;
     };
-    let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
-    config.schema = format!("c10_{}", Uuid::new_v4().simple());
     config.pool_size = 2;
     config.max_overflow = 0;
     config.connect_timeout = Duration::from_secs(30);
@@ -175,11 +147,9 @@ fn c10_pool_pressure() {
 /// is recorded exactly once.
 #[test]
 fn f4_connection_terminated_mid_transaction() {
-    let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
+    let Some(mut config) = crate::postgres("f4") else {
         return;
     };
-    let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
-    config.schema = format!("f4_{}", Uuid::new_v4().simple());
     config.application_name = format!("f4_{}", &Uuid::new_v4().simple().to_string()[..8]);
     let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
     let mut holder = crate::common::admin(&config);

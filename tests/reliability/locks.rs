@@ -12,17 +12,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use eventsourcing::persistence::{
-    AggregateRecorder, Env, ProcessRecorder, StoredEvent, Tracking, TrackingRecorder, Uuid,
+    AggregateRecorder, ProcessRecorder, StoredEvent, Tracking, TrackingRecorder, Uuid,
 };
-use eventsourcing::postgres::{PostgresConfig, PostgresProcessRecorder, drop_postgres_schema};
+use eventsourcing::postgres::{PostgresProcessRecorder, drop_postgres_schema};
 
 #[test]
 fn f8_no_deadlock_between_write_paths() {
-    let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
+    let Some(mut config) = crate::postgres("f8") else {
         return;
     };
-    let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
-    config.schema = format!("f8_{}", Uuid::new_v4().simple());
     config.pool_size = 4;
     let instances: Vec<PostgresProcessRecorder> = (0..4)
         .map(|_| PostgresProcessRecorder::new(&config, "proc").unwrap())

@@ -46,6 +46,16 @@ fn full() -> bool {
     std::env::var("RELIABILITY_PROFILE").is_ok_and(|v| v == "full")
 }
 
+/// The PostgreSQL settings of the environment with a fresh schema `<prefix>_<uuid>`, or `None`
+/// (saying so; under CI a failure) when PostgreSQL is not configured.
+fn postgres(prefix: &str) -> Option<eventsourcing::postgres::PostgresConfig> {
+    es_testkit::env_or_skip("POSTGRES_DBNAME")?;
+    let env = eventsourcing::persistence::Env::from_process("");
+    let mut c = eventsourcing::postgres::PostgresConfig::from_env(&env).unwrap();
+    c.schema = format!("{prefix}_{}", Uuid::new_v4().simple());
+    Some(c)
+}
+
 fn unique(prefix: &str) -> String {
     format!("{prefix}_{}", &Uuid::new_v4().simple().to_string()[..12])
 }

@@ -20,9 +20,7 @@ use crate::common::Dog;
 use crate::tutorial;
 
 fn postgres() -> Option<PostgresConfig> {
-    es_testkit::env_or_skip("POSTGRES_DBNAME")?;
-    let mut c = PostgresConfig::from_env(&Env::from_process("")).unwrap();
-    c.schema = format!("rel_{}", Uuid::new_v4().simple());
+    let mut c = crate::postgres("rel")?;
     c.pool_size = 2;
     c.max_overflow = 0;
     Some(c)

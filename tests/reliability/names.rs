@@ -8,9 +8,9 @@
 use std::collections::BTreeSet;
 
 use eventsourcing::persistence::{
-    Env, EventQuery, ProcessRecorder, StoredEvent, TablePrefix, Tracking, Uuid,
+    EventQuery, ProcessRecorder, StoredEvent, TablePrefix, Tracking, Uuid,
 };
-use eventsourcing::postgres::{PostgresConfig, PostgresProcessRecorder, drop_postgres_schema};
+use eventsourcing::postgres::{PostgresProcessRecorder, drop_postgres_schema};
 use eventsourcing::sqlite::{SqliteConfig, SqliteProcessRecorder};
 use proptest::prelude::*;
 
@@ -117,11 +117,9 @@ fn b1_hostile_application_names_sqlite() {
 
 #[test]
 fn b1_hostile_application_names_postgres() {
-    let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
+    let Some(mut config) = crate::postgres("b1") else {
         return;
     };
-    let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
-    config.schema = format!("b1_{}", Uuid::new_v4().simple());
     config.pool_size = 1;
     let mut raw = config.connect().unwrap();
     raw.batch_execute(&format!(

@@ -325,11 +325,9 @@ fn c4_tailing_readers_at_scale_on_popo_and_sqlite() {
 /// first with higher ids, the reader sees B before A, and then A's lower ids arrive late.
 #[test]
 fn c5_outstanding_writer_and_control() {
-    let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
+    let Some(config) = crate::postgres("c5") else {
         return;
     };
-    let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
-    config.schema = format!("c5_{}", Uuid::new_v4().simple());
     let library = PostgresApplicationRecorder::new(&config, "lib").unwrap();
     let control = PostgresApplicationRecorder::new(&config, "ctl").unwrap();
     let mut admin = config.connect().unwrap();

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use eventsourcing::persistence::{AggregateRecorder, ApplicationRecorder, Env, StoredEvent, Uuid};
-use eventsourcing::postgres::{PostgresApplicationRecorder, PostgresConfig, drop_postgres_schema};
+use eventsourcing::postgres::{PostgresApplicationRecorder, drop_postgres_schema};
 use eventsourcing::system::{App, MultiThreadedRunner};
 use eventsourcing::{ApplicationBuilder, RunnerFromEnv};
 
@@ -71,11 +71,9 @@ fn c7_catch_up_during_a_burst_with_stop_and_start() {
 /// this process): every event arrives once, in order.
 #[test]
 fn c13_a_killed_listen_connection() {
-    let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
+    let Some(mut config) = crate::postgres("c13") else {
         return;
     };
-    let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
-    config.schema = format!("c13_{}", Uuid::new_v4().simple());
     config.application_name = format!("c13_{}", &Uuid::new_v4().simple().to_string()[..8]);
     let reader = PostgresApplicationRecorder::new(&config, "app").unwrap();
     let mut other_config = config.clone();
