@@ -154,12 +154,7 @@ fn f4_connection_terminated_mid_transaction() {
     let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
     let mut holder = crate::common::admin(&config);
     let mut admin = crate::common::admin(&config);
-    let mut tx = holder.transaction().unwrap();
-    tx.batch_execute(&format!(
-        "LOCK TABLE \"{}\".app_events IN EXCLUSIVE MODE",
-        config.schema
-    ))
-    .unwrap();
+    let tx = crate::lock_events(&mut holder, &config.schema);
     let id = Uuid::new_v4();
     std::thread::scope(|s| {
         let writer = s.spawn(|| r.insert_events(&[StoredEvent::new(id, 1, "F4", Vec::new())]));

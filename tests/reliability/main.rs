@@ -56,6 +56,17 @@ fn postgres(prefix: &str) -> Option<eventsourcing::postgres::PostgresConfig> {
     Some(c)
 }
 
+/// Opens a transaction on `client` that holds the EXCLUSIVE lock of `<schema>.app_events`
+/// (as the library's writers take it) until it ends.
+fn lock_events<'a>(client: &'a mut postgres::Client, schema: &str) -> postgres::Transaction<'a> {
+    let mut tx = client.transaction().unwrap();
+    tx.batch_execute(&format!(
+        "LOCK TABLE \"{schema}\".app_events IN EXCLUSIVE MODE"
+    ))
+    .unwrap();
+    tx
+}
+
 fn unique(prefix: &str) -> String {
     format!("{prefix}_{}", &Uuid::new_v4().simple().to_string()[..12])
 }

@@ -167,12 +167,7 @@ fn f10_pool_exhaustion_is_a_typed_timeout() {
     config.connect_timeout = Duration::from_secs(1);
     let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
     let mut holder = crate::common::admin(&config);
-    let mut tx = holder.transaction().unwrap();
-    tx.batch_execute(&format!(
-        "LOCK TABLE \"{}\".app_events IN EXCLUSIVE MODE",
-        config.schema
-    ))
-    .unwrap();
+    let tx = crate::lock_events(&mut holder, &config.schema);
     std::thread::scope(|s| {
         // This insert takes the only connection and waits for the lock.
         let blocked =
@@ -253,12 +248,7 @@ fn f10_failing_operations_leak_nothing() {
         });
         conflicts += 1000;
         let mut holder = crate::common::admin(&config);
-        let mut tx = holder.transaction().unwrap();
-        tx.batch_execute(&format!(
-            "LOCK TABLE \"{}\".app_events IN EXCLUSIVE MODE",
-            config.schema
-        ))
-        .unwrap();
+        let tx = crate::lock_events(&mut holder, &config.schema);
         for v in 2..12 {
             let e = r
                 .insert_events(&[StoredEvent::new(id, v, "T", Vec::new())])
