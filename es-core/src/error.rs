@@ -81,8 +81,9 @@ pub enum Error {
         /// How long the caller waited, as configured.
         waited: Duration,
     },
-    /// The connection broke while a commit was in flight: the transaction may or may not have
-    /// been committed. Read back before retrying.
+    /// The connection broke while a commit was in flight and the backend could not settle it:
+    /// the transaction may or may not have been committed. Read back before retrying. (The
+    /// PostgreSQL backend settles such writes itself while the server is reachable.)
     #[error("outcome unknown: the connection failed during commit: {source}")]
     OutcomeUnknown {
         /// The driver's error.
