@@ -140,16 +140,21 @@ impl Drop for Worker {
 
 /// Waits up to 10 s until no server session has an `application_name` like `pattern`;
 /// returns how many remain and how long it waited.
+/// How many sessions have an `application_name` like `pattern` now.
+fn sessions_now(admin: &mut postgres::Client, pattern: &str) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE $1",
+            &[&pattern],
+        )
+        .unwrap()
+        .get(0)
+}
+
 fn sessions_left(admin: &mut postgres::Client, pattern: &str) -> (i64, Duration) {
     let started = Instant::now();
     loop {
-        let left: i64 = admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE $1",
-                &[&pattern],
-            )
-            .unwrap()
-            .get(0);
+        let left = sessions_now(admin, pattern);
         if left == 0 || started.elapsed() > Duration::from_secs(10) {
             return (left, started.elapsed());
         }
