@@ -10,7 +10,7 @@
 //! - `load.rs`: C2, C8, C10, F4, F13; `locks.rs`: F8; `more.rs`: B2, B9, C11, F10, S5; `names.rs`: B1, S8;
 //! - `ordering.rs`: C4 commit-timestamp oracle and negative control (private cluster, full), C4
 //!   at scale on POPO and SQLite, C5 outstanding writer and control;
-//! - `processes.rs`: C9, F11a, B11; `resume.rs`: C7, C13; `stall.rs`: F6.
+//! - `processes.rs`: C9, F11a, B11; `resume.rs`: C6, C7, C13; `stall.rs`: F6.
 //!
 //! `RELIABILITY_PROFILE=full` runs the larger sizes (1,000,000 encryptions, 100 MiB payloads).
 

@@ -1,69 +1,133 @@
-//! C7 catch-up during a burst while the runner is stopped and started; C13 a killed LISTEN
-//! connection.
+//! C6 two follower instances at scale; C7 catch-up during a burst while the runner is stopped
+//! and started; C13 a killed LISTEN connection.
 
 use std::time::{Duration, Instant};
 
+use eventsourcing::RunnerFromEnv;
 use eventsourcing::persistence::{AggregateRecorder, ApplicationRecorder, Env, StoredEvent, Uuid};
 use eventsourcing::postgres::{PostgresApplicationRecorder, drop_postgres_schema};
 use eventsourcing::system::{App, MultiThreadedRunner};
-use eventsourcing::{ApplicationBuilder, RunnerFromEnv};
 
 use crate::tutorial::{self, Counters, DogSchool};
 
-/// C7: a writer adds tricks in a burst while the follower's runner is stopped and started
-/// again and again; at the end every trick is counted exactly once.
-#[test]
-fn c7_catch_up_during_a_burst_with_stop_and_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c7.db").to_string_lossy().into_owned();
-    let pairs = [
-        ("PERSISTENCE_MODULE", "sqlite"),
-        ("SQLITE_DBNAME", db.as_str()),
-    ];
-    let school = DogSchool::from_application(
-        ApplicationBuilder::new("DogSchool")
-            .without_process_env()
-            .vars(pairs)
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    let runner =
-        MultiThreadedRunner::with_env(tutorial::system().unwrap(), Env::new("").with_all(pairs));
-    const TRICKS: usize = 500;
-    std::thread::scope(|s| {
-        let writer = s.spawn(|| {
-            let dog = school.register_dog("Burst").unwrap();
-            for _ in 0..TRICKS {
-                school.add_trick(dog, "burst").unwrap();
-            }
-        });
-        while !writer.is_finished() {
-            runner.start().unwrap();
-            std::thread::sleep(Duration::from_millis(15));
-            runner.stop().unwrap();
-        }
-        writer.join().unwrap();
-    });
-    runner.start().unwrap();
-    let last = school
+/// The backends whose stores outlive an application instance (two runners, or a runner and a
+/// separate writer, share them): a SQLite file and PostgreSQL.
+fn shared_backends() -> Vec<crate::common::Backend> {
+    crate::common::backends()
+        .into_iter()
+        .filter(|b| matches!(b.name, "sqlite-file" | "postgres"))
+        .collect()
+}
+
+fn school(b: &crate::common::Backend) -> DogSchool {
+    DogSchool::from_application(b.app("DogSchool").build().unwrap()).unwrap()
+}
+
+fn env(b: &crate::common::Backend) -> Env {
+    Env::new("").with_all(b.vars.iter().cloned())
+}
+
+fn last_id(school: &DogSchool) -> u64 {
+    school
         .application()
         .recorder()
         .max_notification_id()
         .unwrap()
-        .unwrap();
-    runner
-        .wait::<Counters>(DogSchool::NAME, last, Duration::from_secs(30))
-        .unwrap();
-    assert_eq!(
+        .unwrap_or(0)
+}
+
+/// C7: a writer adds tricks in a burst while the follower's runner is stopped and started
+/// again and again; at the end every trick is counted exactly once. SQLite file and PostgreSQL.
+#[test]
+fn c7_catch_up_during_a_burst_with_stop_and_start() {
+    const TRICKS: u64 = 500;
+    for b in shared_backends() {
+        let school = school(&b);
+        let runner = MultiThreadedRunner::with_env(tutorial::system().unwrap(), env(&b));
+        let mut restarts = 0;
+        std::thread::scope(|s| {
+            let writer = s.spawn(|| {
+                let dog = school.register_dog("Burst").unwrap();
+                for _ in 0..TRICKS {
+                    school.add_trick(dog, "burst").unwrap();
+                }
+            });
+            while !writer.is_finished() {
+                runner.start().unwrap();
+                std::thread::sleep(Duration::from_millis(15));
+                runner.stop().unwrap();
+                restarts += 1;
+            }
+            writer.join().unwrap();
+        });
+        runner.start().unwrap();
         runner
+            .wait::<Counters>(DogSchool::NAME, last_id(&school), Duration::from_secs(30))
+            .unwrap();
+        let counted = runner
             .get::<Counters>()
             .unwrap()
             .get_count("burst")
-            .unwrap(),
-        TRICKS as u64
-    );
-    runner.stop().unwrap();
+            .unwrap();
+        assert_eq!(counted, TRICKS, "{}", b.name);
+        assert!(
+            restarts > 1,
+            "{}: the runner restarted during the burst",
+            b.name
+        );
+        runner.stop().unwrap();
+    }
+}
+
+/// C6: exactly once with two follower instances. Two multi-threaded runners of the tutorial's
+/// system share one store while four threads add 2,000 tricks (500 in the fast profile) to
+/// their own dogs: every trick is counted exactly once (a second processing would raise a
+/// count), neither runner fails, and both end at the last notification.
+#[test]
+fn c6_two_follower_instances_at_scale() {
+    let total: u64 = if super::full() { 2000 } else { 500 };
+    for b in shared_backends() {
+        let school = school(&b);
+        let runners = [
+            MultiThreadedRunner::with_env(tutorial::system().unwrap(), env(&b)),
+            MultiThreadedRunner::with_env(tutorial::system().unwrap(), env(&b)),
+        ];
+        for r in &runners {
+            r.start().unwrap();
+        }
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let school = &school;
+                s.spawn(move || {
+                    let dog = school.register_dog(&format!("dog {t}")).unwrap();
+                    for i in 0..total / 4 {
+                        school.add_trick(dog, &format!("trick {}", i % 5)).unwrap();
+                    }
+                });
+            }
+        });
+        let last = last_id(&school);
+        for r in &runners {
+            r.wait::<Counters>(DogSchool::NAME, last, Duration::from_secs(60))
+                .unwrap();
+            r.watch_for_errors(Duration::ZERO).unwrap();
+        }
+        for r in &runners {
+            let counters = r.get::<Counters>().unwrap();
+            let counts: Vec<u64> = (0..5)
+                .map(|i| counters.get_count(&format!("trick {i}")).unwrap())
+                .collect();
+            assert_eq!(
+                counts,
+                vec![total / 5; 5],
+                "{}: each trick counted once",
+                b.name
+            );
+        }
+        for r in &runners {
+            r.stop().unwrap();
+        }
+    }
 }
 
 /// C13 (b): the server kills the connection a subscription's LISTEN thread holds, before and
