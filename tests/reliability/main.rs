@@ -312,3 +312,38 @@ fn s4_no_plaintext_at_rest() {
         }
     }
 }
+
+/// S3: ciphertexts are not bound to their row. Like the Python library (and for its data to stay
+/// readable), AES-GCM is used without associated data, so someone who can write to the table can
+/// copy one event's encrypted state into another aggregate's row, and it decrypts there. This
+/// test pins that limitation, stated in the README: if binding is added, it fails
+/// and the README must change with it.
+#[test]
+fn s3_ciphertexts_are_not_bound_to_their_row() {
+    let b = backends().into_iter().next().unwrap();
+    let app = b
+        .app(&unique("aad"))
+        .var("CIPHER_KEY", AesCipher::create_key(32))
+        .build()
+        .unwrap();
+    let mut dog = Dog::new("Original");
+    app.save(&mut dog).unwrap();
+    let stored = app
+        .recorder()
+        .select_events(dog.id(), &EventQuery::new())
+        .unwrap();
+    let other = Uuid::new_v4();
+    app.recorder()
+        .insert_events(&[StoredEvent::new(
+            other,
+            1,
+            &stored[0].topic,
+            stored[0].state.clone(),
+        )])
+        .unwrap();
+    let copied: Dog = app.get(other).unwrap();
+    assert_eq!(
+        copied.name, "Original",
+        "the copied ciphertext decrypts in another row"
+    );
+}
