@@ -3,7 +3,7 @@
 //! Oracles: no writer ever fails (no "database is locked" with the 5 s busy timeout); every
 //! acknowledged id is stored and read by the tailing process; the reader's ids strictly
 //! increase (no late arrival) and have no gap (SQLite ids are gap-free without failed writes).
-//! Also F11 (a), a short lock holder, and B11, no id reuse.
+//! Also F11 (a), a short lock holder, B11, no id reuse, and F14, a full disk.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -187,4 +187,95 @@ fn b11_sqlite_never_reuses_an_id() {
         .insert_events(&[StoredEvent::new(id, 2, "B11", Vec::new())])
         .unwrap();
     assert!(next[0] > first[1], "{next:?} after {first:?}");
+}
+
+const F14: &str = "ES_F14_DB";
+
+/// The writer of F14: appends 4 KiB events until a write fails, printing `ACK <version>` for
+/// each success and `ERROR <kind>` for the failure.
+#[test]
+fn f14_child() {
+    let Ok(path) = std::env::var(F14) else {
+        return;
+    };
+    let r = recorder(&path);
+    let id: Uuid = std::env::var("ES_F14_ID").unwrap().parse().unwrap();
+    let mut out = std::io::stdout().lock();
+    for v in 1..100_000 {
+        match r.insert_events(&[StoredEvent::new(id, v, "F14", vec![7u8; 4096])]) {
+            Ok(_) => writeln!(out, "ACK {v}").unwrap(),
+            Err(e) => {
+                let kind = if e.is_operational() {
+                    "operational"
+                } else {
+                    "other"
+                };
+                writeln!(out, "\nERROR {kind}: {e}").unwrap();
+                break;
+            }
+        }
+        out.flush().unwrap();
+    }
+}
+
+/// F14: a writer whose files may not grow past 1 MiB (`RLIMIT_FSIZE`, with SIGXFSZ ignored so
+/// that writes fail instead of killing it) gets a typed operational error when the disk is
+/// "full"; everything it acknowledged is intact, `integrity_check` passes, and writes resume
+/// once the limit is gone.
+#[test]
+fn f14_disk_full_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f14.db").to_string_lossy().into_owned();
+    let r = recorder(&path);
+    let id = Uuid::new_v4();
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "trap '' XFSZ; exec prlimit --fsize=1048576 \"$0\" --exact processes::f14_child \
+             --test-threads=1 --nocapture",
+        ])
+        .arg(&exe)
+        .env(F14, &path)
+        .env("ES_F14_ID", id.to_string())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let acked = lines(&out.stdout, "ACK ");
+    let error = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ERROR "))
+        .unwrap_or_else(|| panic!("no error reported: {}", out.status));
+    assert!(
+        error.starts_with("operational"),
+        "a typed I/O error: {error}"
+    );
+    assert!(
+        acked.len() > 20,
+        "it wrote until the limit: {} events",
+        acked.len()
+    );
+    let stored: Vec<u64> = r
+        .select_events(id, &eventsourcing::persistence::EventQuery::new())
+        .unwrap()
+        .iter()
+        .map(|e| e.originator_version)
+        .collect();
+    assert_eq!(stored, acked, "every acknowledged event, and nothing else");
+    let check: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let next = u64::try_from(stored.len()).unwrap() + 1;
+    for v in next..next + 10 {
+        r.insert_events(&[StoredEvent::new(id, v, "F14", vec![7u8; 4096])])
+            .unwrap();
+    }
+    eprintln!(
+        "F14: {} events acknowledged under a 1 MiB file limit, then `{}`; integrity ok; 10 more \
+         written without the limit",
+        acked.len(),
+        error.split(':').next().unwrap_or("")
+    );
 }
