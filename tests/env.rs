@@ -34,6 +34,7 @@ fn postgres_numbers_and_flags() {
         "POSTGRES_CONNECT_TIMEOUT",
         "POSTGRES_LOCK_TIMEOUT",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT",
+        "POSTGRES_KEEPALIVES_IDLE",
         "POSTGRES_CONN_MAX_AGE",
         "POSTGRES_PRE_PING",
         "CREATE_TABLE",

@@ -30,6 +30,12 @@ pub struct PostgresConfig {
     pub lock_timeout: Duration,
     /// `POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT` (seconds, default 5; 0 disables).
     pub idle_in_transaction_session_timeout: Duration,
+    /// `POSTGRES_KEEPALIVES_IDLE` (seconds, default 10; 0 leaves TCP keepalive to the OS). After
+    /// this long without traffic, TCP probes the server every third of it, three times, and a
+    /// write unacknowledged for the same total time fails (`TCP_USER_TIMEOUT`): a server that
+    /// vanished from the network (a partition, a dead host) fails the blocked call after about
+    /// twice this time instead of the OS's two hours.
+    pub keepalives_idle: Duration,
     /// `POSTGRES_CONN_MAX_AGE` (seconds, default 3600): connections are replaced after this.
     pub conn_max_age: Option<Duration>,
     /// `POSTGRES_PRE_PING` (default no): check each connection when it leaves the pool.
@@ -59,6 +65,7 @@ impl fmt::Debug for PostgresConfig {
                 "idle_in_transaction_session_timeout",
                 &self.idle_in_transaction_session_timeout,
             )
+            .field("keepalives_idle", &self.keepalives_idle)
             .field("conn_max_age", &self.conn_max_age)
             .field("pre_ping", &self.pre_ping)
             .field("create_table", &self.create_table)
@@ -94,6 +101,7 @@ impl PostgresConfig {
             connect_timeout: Duration::from_secs(30),
             lock_timeout: Duration::ZERO,
             idle_in_transaction_session_timeout: Duration::from_secs(5),
+            keepalives_idle: Duration::from_secs(10),
             conn_max_age: Some(Duration::from_secs(3600)),
             pre_ping: false,
             create_table: true,
@@ -147,6 +155,7 @@ impl PostgresConfig {
         c.lock_timeout = seconds(env, "POSTGRES_LOCK_TIMEOUT", 0)?;
         c.idle_in_transaction_session_timeout =
             seconds(env, "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT", 5)?;
+        c.keepalives_idle = seconds(env, "POSTGRES_KEEPALIVES_IDLE", 10)?;
         if let Some(age) = env.parse::<f64>("POSTGRES_CONN_MAX_AGE")? {
             c.conn_max_age = (age > 0.0)
                 .then(|| Duration::try_from_secs_f64(age))
@@ -187,6 +196,15 @@ impl PostgresConfig {
             .password(&self.password)
             .connect_timeout(self.connect_timeout)
             .application_name(&self.application_name);
+        if !self.keepalives_idle.is_zero() {
+            let interval = (self.keepalives_idle / 3).max(Duration::from_secs(1));
+            config
+                .keepalives(true)
+                .keepalives_idle(self.keepalives_idle)
+                .keepalives_interval(interval)
+                .keepalives_retries(3)
+                .tcp_user_timeout(self.keepalives_idle + interval * 3);
+        }
         config
     }
 }

@@ -196,12 +196,14 @@ fn f13_configured_timeouts_reach_the_server() {
             format!("f13_{}", Uuid::new_v4().simple()),
         ),
         ("POSTGRES_LOCK_TIMEOUT", "7".to_owned()),
+        ("POSTGRES_KEEPALIVES_IDLE", "7".to_owned()),
         (
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT",
             "11".to_owned(),
         ),
     ]);
-    let config = PostgresConfig::from_env(&env).unwrap();
+    let mut config = PostgresConfig::from_env(&env).unwrap();
+    config.application_name = format!("f13_{}", &Uuid::new_v4().simple().to_string()[..8]);
     let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
     assert_eq!(r.session_setting("lock_timeout").unwrap(), "7s");
     assert_eq!(
@@ -210,12 +212,61 @@ fn f13_configured_timeouts_reach_the_server() {
         "11s"
     );
     assert_eq!(r.session_setting("synchronous_commit").unwrap(), "on");
+    assert_tcp_keepalive(&config, Duration::from_secs(7));
     assert!(
         r.session_setting("lock_timeout; DROP TABLE x")
             .unwrap_err()
             .is_programming()
     );
     drop_postgres_schema(&config, &config.schema).unwrap();
+}
+
+/// The recorder's pooled connections (found by `application_name`) have a TCP keepalive timer
+/// of at most `idle` (`ss` shows the client socket's timers): `POSTGRES_KEEPALIVES_IDLE`
+/// reaches the socket, instead of the OS's two hours.
+fn assert_tcp_keepalive(config: &PostgresConfig, idle: Duration) {
+    let ports: Vec<i32> = crate::common::admin(config)
+        .query(
+            "SELECT client_port FROM pg_stat_activity WHERE application_name = $1 \
+             AND client_port > 0",
+            &[&config.application_name],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(
+        !ports.is_empty(),
+        "a pooled TCP connection (POSTGRES_HOST must be an address)"
+    );
+    for port in ports {
+        let out = std::process::Command::new("ss")
+            .args([
+                "-tnoH",
+                "state",
+                "established",
+                &format!("( sport = :{port} )"),
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let timer = text
+            .split("timer:(keepalive,")
+            .nth(1)
+            .and_then(|t| t.split(',').next())
+            .unwrap_or_else(|| panic!("no keepalive timer on port {port}: {text}"));
+        let left = if let Some(ms) = timer.strip_suffix("ms") {
+            Duration::from_secs_f64(ms.parse::<f64>().unwrap() / 1000.0)
+        } else if let Some(sec) = timer.strip_suffix("sec").filter(|s| !s.contains("min")) {
+            Duration::from_secs_f64(sec.parse().unwrap())
+        } else {
+            panic!("keepalive timer {timer} on port {port}: longer than a minute");
+        };
+        assert!(
+            left <= idle,
+            "keepalive timer {left:?} > {idle:?} on port {port}"
+        );
+    }
 }
 
 /// F13 on SQLite: a file database is in WAL mode with `synchronous = FULL` (2, SQLite's
