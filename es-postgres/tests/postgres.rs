@@ -1,7 +1,7 @@
 //! PostgreSQL-specific behaviour: the lock timeout really reaches the server, missing tables,
 //! identifier limits, gaps after rollbacks, secrets kept out of errors, the seed's helper.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use es_core::{
     AggregateRecorder, ApplicationRecorder, Env, Error, NotificationQuery, StoredEvent,
@@ -10,7 +10,7 @@ use es_core::{
 use es_postgres::{
     PostgresApplicationRecorder, PostgresConfig, drop_postgres_schema, drop_postgres_table,
 };
-use es_testkit::support::event;
+use es_testkit::support::{event, insert_times_out};
 
 fn config() -> Option<PostgresConfig> {
     es_testkit::env_or_skip("POSTGRES_DBNAME")?;
@@ -41,26 +41,12 @@ fn a_held_table_lock_gives_a_lock_timeout_after_the_configured_time() {
         config.schema
     ))
     .unwrap();
-    let started = Instant::now();
-    let e = r
-        .insert_events(&[event(Uuid::new_v4(), 1, "t")])
-        .unwrap_err();
-    let waited = started.elapsed();
-    assert!(
-        matches!(
-            e,
-            Error::Timeout {
-                kind: TimeoutKind::Lock,
-                ..
-            }
-        ),
-        "{e}"
+    insert_times_out(
+        &r,
+        TimeoutKind::Lock,
+        Duration::from_millis(900),
+        Duration::from_secs(10),
     );
-    assert!(
-        waited >= Duration::from_millis(900),
-        "gave up after {waited:?}"
-    );
-    assert!(waited < Duration::from_secs(10), "waited {waited:?}");
     tx.rollback().unwrap();
     assert_eq!(
         r.insert_events(&[event(Uuid::new_v4(), 1, "t")])
