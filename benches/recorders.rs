@@ -9,9 +9,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use eventsourcing::Uuid;
 use eventsourcing::persistence::{
     AggregateRecorder, ApplicationRecorder, EventQuery, NotificationQuery, ProcessRecorder,
-    StoredEvent, Tracking, TrackingRecorder, Uuid,
+    StoredEvent, Tracking, TrackingRecorder,
 };
 use support::{RawPostgres, RawSqlite, backends, batch, postgres_config, temp_db};
 

@@ -11,8 +11,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use eventsourcing::system::RunnerFromEnv;
 use eventsourcing::system::{App, MultiThreadedRunner, SingleThreadedRunner};
-use eventsourcing::{Env, RunnerFromEnv, Uuid};
+use eventsourcing::{Env, Uuid};
 use tutorial::{Counters, Dog, DogSchool};
 
 const TRICKS: [&str; 10] = [

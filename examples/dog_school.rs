@@ -17,7 +17,7 @@ mod tutorial;
 
 use std::process::ExitCode;
 
-use eventsourcing::RunnerFromEnv;
+use eventsourcing::system::RunnerFromEnv;
 use eventsourcing::system::{MultiThreadedRunner, SingleThreadedRunner};
 
 fn main() -> ExitCode {

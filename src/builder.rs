@@ -4,7 +4,7 @@ use es_core::application::Application;
 use es_core::domain::Aggregate;
 use es_core::{Env, Result};
 
-use crate::factory::open_stores;
+use crate::backends::open_recorders;
 
 /// Builds an [`Application`]: the env is the process environment (unless
 /// [`without_process_env`](Self::without_process_env)) overlaid with the given variables; the
@@ -84,15 +84,15 @@ impl ApplicationBuilder {
         env.with_all(self.vars.iter().cloned())
     }
 
-    /// Opens the stores and builds the application.
+    /// Opens the recorders and builds the application.
     ///
     /// # Errors
     ///
     /// Configuration and backend errors.
     pub fn build(self) -> Result<Application> {
         let env = self.env();
-        let stores = open_stores(&env, !self.intervals.is_empty())?;
-        let mut app = Application::new(env, stores)?;
+        let recorders = open_recorders(&env, !self.intervals.is_empty())?;
+        let mut app = Application::new(env, recorders)?;
         for (name, interval) in self.intervals {
             app = app.with_snapshotting_interval_for(name, interval)?;
         }

@@ -1,22 +1,50 @@
-#![doc = include_str!("../README.md")]
+#![doc = include_str!("guide.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod backends;
 mod builder;
-mod factory;
 pub mod system;
 
+pub use backends::{BackendConstructor, backend_names, open_recorders, register_backend};
 pub use builder::ApplicationBuilder;
-pub use es_core::{Env, Error, Result, Uuid, aggregate};
-pub use factory::{BackendConstructor, backend_names, open_stores, register_backend};
+#[doc(inline)]
+pub use es_core::{BoxError, Env, Error, EventConflict, Result, TimeoutKind, Uuid, aggregate};
 
-pub use es_core as core;
+#[doc(inline)]
+pub use es_core::{application, domain, mapper};
+
+/// The persistence contract: the recorder traits an application writes through, the values
+/// they store and return, queries and subscriptions.
+pub mod persistence {
+    #[doc(inline)]
+    pub use es_core::persistence::{
+        AggregateRecorder, ApplicationRecorder, DynAggregateRecorder, DynApplicationRecorder,
+        DynProcessRecorder, DynTrackingRecorder, EventQuery, MAX_IDENTIFIER_LEN,
+        MAX_NOTIFICATION_LIMIT, Notification, NotificationId, NotificationQuery, ProcessRecorder,
+        Recorders, SUBSCRIPTION_BATCH_SIZE, StopHandle, StoredEvent, Subscription, TablePrefix,
+        Tracking, TrackingRecorder, wait_for_tracking, wake,
+    };
+}
+
+/// Writing a backend of your own: the seam and its guide (re-exported from `es-core`).
+#[doc(inline)]
+pub use es_core::backend;
+
+/// In-memory recorders: the default backend (`PERSISTENCE_MODULE` unset or `popo`).
+#[doc(inline)]
 pub use es_popo as popo;
-pub use es_postgres as postgres;
+
+/// SQLite recorders (`PERSISTENCE_MODULE=sqlite`; the `sqlite` feature, on by default).
+#[cfg(any(feature = "sqlite", feature = "sqlite-unbundled"))]
+#[doc(inline)]
 pub use es_sqlite as sqlite;
 
-pub use es_core::{application, domain, mapper};
-pub use system::RunnerFromEnv;
+/// PostgreSQL recorders (`PERSISTENCE_MODULE=postgres`; the `postgres` feature).
+#[cfg(feature = "postgres")]
+#[doc(inline)]
+pub use es_postgres as postgres;
 
-/// The persistence layer: recorder traits, stored values and errors.
-pub mod persistence {
-    pub use es_core::*;
-}
+/// The README's examples, compiled and run as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,19 +1,25 @@
-//! Systems and runners (re-exported from `es_core::system`), opened from the environment.
+//! Systems of applications and the runners that run them, opened from the environment: process
+//! applications follow other applications' notification logs and record their new events
+//! together with a tracking record, so each notification is processed exactly once.
 
 use std::sync::Arc;
 
 use es_core::application::Application;
-pub use es_core::system::*;
+#[doc(inline)]
+pub use es_core::system::{
+    App, AppFactory, MultiThreadedRunner, Node, ProcessApplication, Processing, Received,
+    SingleThreadedRunner, System,
+};
 use es_core::{Env, Result};
 
-use crate::factory::open_stores;
+use crate::backends::open_recorders;
 
 /// The factory runners use to open applications: the backend `PERSISTENCE_MODULE` names in
 /// each application's env (`IS_SNAPSHOTTING_ENABLED` adds a snapshot store).
 pub fn app_factory() -> AppFactory {
     Arc::new(|env: Env| -> Result<Application> {
-        let stores = open_stores(&env, false)?;
-        Application::new(env, stores)
+        let recorders = open_recorders(&env, false)?;
+        Application::new(env, recorders)
     })
 }
 

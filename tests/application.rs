@@ -7,9 +7,10 @@ mod common;
 use std::sync::Arc;
 
 use common::{Counter, Dog, DogEvent, backends};
-use eventsourcing::application::{Application, Pending, Stores};
+use eventsourcing::application::{Application, Pending};
 use eventsourcing::domain::Aggregate;
 use eventsourcing::mapper::AesCipher;
+use eventsourcing::persistence::Recorders;
 use eventsourcing::persistence::{
     AggregateRecorder, ApplicationRecorder, EventQuery, NotificationQuery,
 };
@@ -220,7 +221,7 @@ fn the_cache_never_returns_state_older_than_the_store() {
             .unwrap();
         let other = Application::new(
             Env::new(name.clone()),
-            Stores::new(Arc::clone(cached.recorder())),
+            Recorders::new(Arc::clone(cached.recorder())),
         )
         .unwrap();
         let mut dog = Dog::new("Bella");
@@ -307,7 +308,7 @@ fn a_follower_with_the_wrong_key_gets_a_decode_error() {
     writer.save(&mut dog).unwrap();
     let reader = Application::new(
         Env::new(&name).with("CIPHER_KEY", AesCipher::create_key(16)),
-        Stores::new(Arc::clone(writer.recorder())),
+        Recorders::new(Arc::clone(writer.recorder())),
     )
     .unwrap();
     let e = reader.get::<Dog>(dog.id()).unwrap_err();
@@ -356,10 +357,10 @@ fn the_backend_is_chosen_by_persistence_module() {
             .snapshotting()
     );
 
-    fn custom(env: &Env, snapshots: bool) -> eventsourcing::Result<Stores> {
+    fn custom(env: &Env, snapshots: bool) -> eventsourcing::Result<Recorders> {
         assert!(!snapshots);
         let _ = env;
-        Ok(Stores::new(Arc::new(
+        Ok(Recorders::new(Arc::new(
             eventsourcing::popo::PopoProcessRecorder::new(),
         )))
     }

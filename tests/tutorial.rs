@@ -8,8 +8,9 @@ mod tutorial;
 
 use eventsourcing::mapper::AesCipher;
 use eventsourcing::postgres::{PostgresConfig, drop_postgres_schema, drop_postgres_table};
+use eventsourcing::system::RunnerFromEnv;
 use eventsourcing::system::{MultiThreadedRunner, SingleThreadedRunner};
-use eventsourcing::{Env, RunnerFromEnv, Uuid};
+use eventsourcing::{Env, Uuid};
 
 fn env(pairs: &[(&str, &str)]) -> Env {
     Env::new("").with_all(pairs.iter().copied())

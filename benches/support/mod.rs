@@ -2,10 +2,11 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
-use eventsourcing::persistence::{Env, ProcessRecorder, StoredEvent, Uuid};
+use eventsourcing::persistence::{ProcessRecorder, StoredEvent};
 use eventsourcing::popo::PopoProcessRecorder;
 use eventsourcing::postgres::{PostgresConfig, PostgresProcessRecorder};
 use eventsourcing::sqlite::{SqliteConfig, SqliteProcessRecorder};
+use eventsourcing::{Env, Uuid};
 
 /// A state of about 150 bytes, like a small JSON event.
 pub fn state() -> Vec<u8> {

@@ -1,31 +1,29 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod application;
-pub mod domain;
+// The lower layer: the contract every backend keeps, and the seam a backend implements. Nothing
+// in it names the upper layer (tests/layering.rs checks).
+pub mod backend;
 pub mod env;
 mod error;
-mod ident;
+pub mod persistence;
+pub mod sync;
+
+// The upper layer: events and aggregates, their encoding, applications and systems.
+pub mod application;
+pub mod domain;
 pub mod mapper;
-mod query;
-mod recorder;
-pub mod signal;
-mod store;
-mod subscription;
 pub mod system;
-mod types;
 
 pub use env::Env;
 pub use error::{BoxError, Error, EventConflict, Result, TimeoutKind};
-pub use ident::{MAX_IDENTIFIER_LEN, TablePrefix};
-pub use query::{EventQuery, MAX_NOTIFICATION_LIMIT, NotificationQuery};
-pub use recorder::{
+pub use persistence::{
     AggregateRecorder, ApplicationRecorder, DynAggregateRecorder, DynApplicationRecorder,
-    DynProcessRecorder, DynTrackingRecorder, ProcessRecorder, TrackingRecorder, wait_for_tracking,
+    DynProcessRecorder, DynTrackingRecorder, EventQuery, MAX_IDENTIFIER_LEN,
+    MAX_NOTIFICATION_LIMIT, Notification, NotificationId, NotificationQuery, ProcessRecorder,
+    Recorders, SUBSCRIPTION_BATCH_SIZE, StopHandle, StoredEvent, Subscription, TablePrefix,
+    Tracking, TrackingRecorder, wait_for_tracking,
 };
-pub use signal::StopHandle;
-pub use store::{DEFAULT_MAX_STATE_SIZE, RecorderStore, check_state_sizes, subscribe_to};
-pub use subscription::{SUBSCRIPTION_BATCH_SIZE, Subscription};
-pub use types::{Notification, NotificationId, StoredEvent, Tracking};
 pub use uuid::Uuid;
 
 /// Re-exports for macros. Not public API.

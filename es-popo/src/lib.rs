@@ -1,8 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 mod index;
+mod memory;
 mod recorder;
-mod store;
 
 pub use recorder::{
     PopoAggregateRecorder, PopoApplicationRecorder, PopoProcessRecorder, PopoTrackingRecorder,

@@ -1,4 +1,4 @@
-//! The four POPO recorder types: handles on a shared [`Store`].
+//! The four POPO recorder types: handles on a shared [`PopoBackend`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -6,21 +6,21 @@ use std::sync::Arc;
 #[allow(unused_imports)] // Linked from the docs.
 use es_core::{AggregateRecorder, ApplicationRecorder, ProcessRecorder, TrackingRecorder};
 
-use crate::store::Store;
+use crate::memory::PopoBackend;
 
 macro_rules! recorder_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         ///
-        /// Clones share one store. Thread-safe; every write takes one lock, so notification ids
+        /// Clones share one backend. Thread-safe; every write takes one lock, so notification ids
         /// follow commit order with no gaps.
         #[derive(Clone, Default)]
         pub struct $name {
-            store: Arc<Store>,
+            backend: Arc<PopoBackend>,
         }
 
         impl $name {
-            /// A recorder over a new, empty store.
+            /// A recorder over a new, empty backend.
             pub fn new() -> Self {
                 Self::default()
             }
@@ -28,7 +28,7 @@ macro_rules! recorder_type {
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                let (events, tracked) = self.store.counts();
+                let (events, tracked) = self.backend.counts();
                 f.debug_struct(stringify!($name))
                     .field("events", &events)
                     .field("tracked_applications", &tracked)
@@ -55,7 +55,7 @@ recorder_type!(
     PopoProcessRecorder
 );
 
-es_core::impl_recorder_traits!(aggregate_only: PopoAggregateRecorder, store);
-es_core::impl_recorder_traits!(application: PopoApplicationRecorder, store);
-es_core::impl_recorder_traits!(tracking: PopoTrackingRecorder, store);
-es_core::impl_recorder_traits!(process: PopoProcessRecorder, store);
+es_core::impl_recorder_traits!(aggregate_only: PopoAggregateRecorder, backend);
+es_core::impl_recorder_traits!(application: PopoApplicationRecorder, backend);
+es_core::impl_recorder_traits!(tracking: PopoTrackingRecorder, backend);
+es_core::impl_recorder_traits!(process: PopoProcessRecorder, backend);

@@ -5,6 +5,11 @@ use std::time::Duration;
 
 use es_core::{Env, Error, Result};
 
+/// How often an idle subscription selects for writes of other recorders and processes (it backs
+/// off to this from a sixteenth of it, and wakes at once on this process's inserts and on
+/// NOTIFY).
+pub const POLL_INTERVAL: Duration = es_core::backend::DEFAULT_POLL_INTERVAL;
+
 /// Settings of a PostgreSQL database. `Debug` never shows the password.
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
@@ -106,7 +111,7 @@ impl PostgresConfig {
             pre_ping: false,
             create_table: true,
             application_name: "eventsourcing-rs".to_owned(),
-            max_state_size: es_core::DEFAULT_MAX_STATE_SIZE,
+            max_state_size: es_core::backend::DEFAULT_MAX_STATE_SIZE,
         }
     }
 

@@ -5,6 +5,8 @@ use std::time::Duration;
 use es_core::{Error, TimeoutKind};
 use postgres::error::SqlState;
 
+use crate::pool::Session;
+
 /// The SQLSTATE the insert function raises when a tracking id does not increase.
 pub(crate) const TRACKING_CONFLICT: &str = "ES001";
 
@@ -68,5 +70,21 @@ pub(crate) fn map_pool_error(_: r2d2::Error, waited: Duration) -> Error {
     Error::Timeout {
         kind: TimeoutKind::Pool,
         waited,
+    }
+}
+
+/// A failed write: the error and, when its outcome is unknown, the session that ran it.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    pub(crate) error: Error,
+    pub(crate) session: Option<Session>,
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            session: None,
+        }
     }
 }

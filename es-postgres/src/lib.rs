@@ -1,18 +1,19 @@
 #![doc = include_str!("../README.md")]
 
-mod combine;
+mod admin;
+mod backend;
+mod combiner;
 mod config;
 mod error;
+mod open;
 mod pool;
 mod recorder;
-mod settle;
 mod sql;
-mod tables;
-mod util;
 
-pub use config::PostgresConfig;
+pub use admin::{drop_postgres_schema, drop_postgres_table};
+pub use config::{POLL_INTERVAL, PostgresConfig};
+pub use open::open;
 pub use recorder::{
-    POLL_INTERVAL, PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresProcessRecorder,
+    PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresProcessRecorder,
     PostgresTrackingRecorder,
 };
-pub use util::{drop_postgres_schema, drop_postgres_table};

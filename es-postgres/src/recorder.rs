@@ -1,19 +1,14 @@
-//! The four PostgreSQL recorder types: handles on one application's [`Tables`].
+//! The four PostgreSQL recorder types: handles on one application's [`PostgresBackend`].
 
 use std::sync::Arc;
-use std::time::Duration;
 
 #[allow(unused_imports)] // Linked from the docs.
 use es_core::{AggregateRecorder, ApplicationRecorder, ProcessRecorder, TrackingRecorder};
 use es_core::{Env, Result};
 
+use crate::backend::PostgresBackend;
 use crate::config::PostgresConfig;
 use crate::sql::Kind;
-use crate::tables::Tables;
-
-/// How often an idle subscription selects for writes of other recorders and processes (it backs
-/// off to this from a sixteenth of it, and wakes at once on this recorder's inserts).
-pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 macro_rules! recorder_type {
     ($(#[$doc:meta])* $name:ident, $kind:expr) => {
@@ -22,7 +17,7 @@ macro_rules! recorder_type {
         /// Clones share the connection pool.
         #[derive(Debug, Clone)]
         pub struct $name {
-            tables: Arc<Tables>,
+            backend: Arc<PostgresBackend>,
         }
 
         impl $name {
@@ -35,7 +30,7 @@ macro_rules! recorder_type {
             /// name that is not a valid identifier (or too long with its suffixes); pool and
             /// server errors of creating the tables.
             pub fn new(config: &PostgresConfig, app_name: &str) -> Result<Self> {
-                Ok(Self { tables: Tables::open(config, app_name, $kind)? })
+                Ok(Self { backend: PostgresBackend::open(config, app_name, $kind)? })
             }
 
             /// The value the server applies for the session setting `name` (for example
@@ -47,13 +42,13 @@ macro_rules! recorder_type {
             /// [`Error::Programming`](es_core::Error::Programming) for a name that is not a plain
             /// identifier; pool and server errors.
             pub fn session_setting(&self, name: &str) -> Result<String> {
-                self.tables.show(name)
+                self.backend.show(name)
             }
 
             /// How many inserts of concurrent callers were combined into one transaction
             /// (group commits) so far: a diagnostic.
             pub fn group_commits(&self) -> u64 {
-                self.tables.groups.load(std::sync::atomic::Ordering::Relaxed)
+                self.backend.groups.load(std::sync::atomic::Ordering::Relaxed)
             }
 
             /// As [`new`](Self::new), with the settings and name of `env` (see
@@ -92,7 +87,7 @@ recorder_type!(
     Kind::Process
 );
 
-es_core::impl_recorder_traits!(aggregate_only: PostgresAggregateRecorder, tables);
-es_core::impl_recorder_traits!(application: PostgresApplicationRecorder, tables);
-es_core::impl_recorder_traits!(tracking: PostgresTrackingRecorder, tables);
-es_core::impl_recorder_traits!(process: PostgresProcessRecorder, tables);
+es_core::impl_recorder_traits!(aggregate_only: PostgresAggregateRecorder, backend);
+es_core::impl_recorder_traits!(application: PostgresApplicationRecorder, backend);
+es_core::impl_recorder_traits!(tracking: PostgresTrackingRecorder, backend);
+es_core::impl_recorder_traits!(process: PostgresProcessRecorder, backend);

@@ -184,6 +184,7 @@ const PER_WRITER: u64 = 200;
 
 /// The body of the child process of `two_processes_write_and_tail_one_table`; a no-op otherwise.
 #[test]
+#[ignore = "worker: started by its parent test with --ignored --exact"]
 fn child_writer() {
     let Ok(schema) = std::env::var(CHILD_SCHEMA) else {
         return;
@@ -200,7 +201,7 @@ fn two_processes_write_and_tail_one_table() {
     let Some(config) = config() else { return };
     let r = PostgresApplicationRecorder::new(&config, "shared").unwrap();
     let child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_writer", "--test-threads=1"])
+        .args(["--ignored", "--exact", "child_writer", "--test-threads=1"])
         .env(CHILD_SCHEMA, &config.schema)
         .spawn()
         .unwrap();

@@ -6,6 +6,9 @@ use es_core::{Env, Error, Result};
 
 /// The default busy timeout: how long a writer waits for another process's write lock.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often an idle subscription on a file database looks for other processes' writes (it
+/// backs off to this from a sixteenth of it, and wakes at once on this process's inserts).
+pub const POLL_INTERVAL: Duration = es_core::backend::DEFAULT_POLL_INTERVAL;
 /// The default number of read connections of a file database.
 pub const DEFAULT_POOL_SIZE: u32 = 4;
 
@@ -34,7 +37,7 @@ impl SqliteConfig {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             create_table: true,
             pool_size: DEFAULT_POOL_SIZE,
-            max_state_size: es_core::DEFAULT_MAX_STATE_SIZE,
+            max_state_size: es_core::backend::DEFAULT_MAX_STATE_SIZE,
         }
     }
 

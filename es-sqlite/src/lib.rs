@@ -1,14 +1,16 @@
 #![doc = include_str!("../README.md")]
 
+mod backend;
 mod config;
-mod db;
+mod connections;
 mod error;
+mod open;
 mod recorder;
 mod sql;
-mod tables;
 
-pub use config::{DEFAULT_LOCK_TIMEOUT, DEFAULT_POOL_SIZE, SqliteConfig};
+pub use config::{DEFAULT_LOCK_TIMEOUT, DEFAULT_POOL_SIZE, POLL_INTERVAL, SqliteConfig};
+pub use open::open;
 pub use recorder::{
-    POLL_INTERVAL, SqliteAggregateRecorder, SqliteApplicationRecorder, SqliteProcessRecorder,
+    SqliteAggregateRecorder, SqliteApplicationRecorder, SqliteProcessRecorder,
     SqliteTrackingRecorder,
 };

@@ -1,19 +1,14 @@
-//! The four SQLite recorder types: handles on one application's [`Tables`].
+//! The four SQLite recorder types: handles on one application's [`SqliteBackend`].
 
 use std::sync::Arc;
-use std::time::Duration;
 
 #[allow(unused_imports)] // Linked from the docs.
 use es_core::{AggregateRecorder, ApplicationRecorder, ProcessRecorder, TrackingRecorder};
 use es_core::{Env, Result};
 
+use crate::backend::SqliteBackend;
 use crate::config::SqliteConfig;
 use crate::sql::{EventsSql, TrackingSql};
-use crate::tables::Tables;
-
-/// How often an idle subscription on a file database looks for other processes' writes (it
-/// backs off to this from a sixteenth of it, and wakes at once on this process's inserts).
-pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 macro_rules! recorder_type {
     ($(#[$doc:meta])* $name:ident, |$prefix:ident| ($events:expr, $tracking:expr)) => {
@@ -24,7 +19,7 @@ macro_rules! recorder_type {
         /// handler.
         #[derive(Debug, Clone)]
         pub struct $name {
-            tables: Arc<Tables>,
+            backend: Arc<SqliteBackend>,
         }
 
         impl $name {
@@ -37,9 +32,9 @@ macro_rules! recorder_type {
             /// is not a valid table prefix; [`Error::Interface`](es_core::Error::Interface) when
             /// the database cannot be opened; errors of creating the tables.
             pub fn new(config: &SqliteConfig, app_name: &str) -> Result<Self> {
-                let $prefix = Tables::prefix(app_name)?;
-                let tables = Tables::open(config, $events, $tracking)?;
-                Ok(Self { tables })
+                let $prefix = es_core::TablePrefix::new(app_name)?;
+                let backend = SqliteBackend::open(config, $events, $tracking)?;
+                Ok(Self { backend })
             }
 
             /// As [`new`](Self::new), with the settings and name of `env` (see
@@ -61,7 +56,7 @@ macro_rules! recorder_type {
             /// [`Error::Programming`](es_core::Error::Programming) for a name that is not a
             /// plain identifier; SQLite's errors.
             pub fn pragma(&self, name: &str) -> Result<String> {
-                self.tables.db.pragma(name)
+                self.backend.connections.pragma(name)
             }
         }
     };
@@ -90,7 +85,7 @@ recorder_type!(
     |p| (Some(EventsSql::events(&p)?), Some(TrackingSql::new(&p)?))
 );
 
-es_core::impl_recorder_traits!(aggregate_only: SqliteAggregateRecorder, tables);
-es_core::impl_recorder_traits!(application: SqliteApplicationRecorder, tables);
-es_core::impl_recorder_traits!(tracking: SqliteTrackingRecorder, tables);
-es_core::impl_recorder_traits!(process: SqliteProcessRecorder, tables);
+es_core::impl_recorder_traits!(aggregate_only: SqliteAggregateRecorder, backend);
+es_core::impl_recorder_traits!(application: SqliteApplicationRecorder, backend);
+es_core::impl_recorder_traits!(tracking: SqliteTrackingRecorder, backend);
+es_core::impl_recorder_traits!(process: SqliteProcessRecorder, backend);

@@ -19,44 +19,41 @@ impl EventsSql {
     /// The events table `<prefix>_events`, with a notification log.
     pub(crate) fn events(prefix: &TablePrefix) -> Result<Self> {
         let t = prefix.table("_events")?;
-        Ok(Self {
-            create: format!(
-                "CREATE TABLE IF NOT EXISTS \"{t}\" (\
-                 notification_id INTEGER PRIMARY KEY AUTOINCREMENT, \
-                 originator_id BLOB NOT NULL, \
-                 originator_version INTEGER NOT NULL, \
-                 topic TEXT NOT NULL, \
-                 state BLOB NOT NULL, \
-                 UNIQUE (originator_id, originator_version))"
-            ),
-            ..Self::common(&t)
-        })
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS \"{t}\" (\
+             notification_id INTEGER PRIMARY KEY AUTOINCREMENT, \
+             originator_id BLOB NOT NULL, \
+             originator_version INTEGER NOT NULL, \
+             topic TEXT NOT NULL, \
+             state BLOB NOT NULL, \
+             UNIQUE (originator_id, originator_version))"
+        );
+        Ok(Self::on(&t, create))
     }
 
     /// The snapshots table `<prefix>_snapshots`, without a notification log.
     pub(crate) fn snapshots(prefix: &TablePrefix) -> Result<Self> {
         let t = prefix.table("_snapshots")?;
-        Ok(Self {
-            create: format!(
-                "CREATE TABLE IF NOT EXISTS \"{t}\" (\
-                 originator_id BLOB NOT NULL, \
-                 originator_version INTEGER NOT NULL, \
-                 topic TEXT NOT NULL, \
-                 state BLOB NOT NULL, \
-                 PRIMARY KEY (originator_id, originator_version)) WITHOUT ROWID"
-            ),
-            ..Self::common(&t)
-        })
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS \"{t}\" (\
+             originator_id BLOB NOT NULL, \
+             originator_version INTEGER NOT NULL, \
+             topic TEXT NOT NULL, \
+             state BLOB NOT NULL, \
+             PRIMARY KEY (originator_id, originator_version)) WITHOUT ROWID"
+        );
+        Ok(Self::on(&t, create))
     }
 
-    fn common(t: &str) -> Self {
+    /// The statements on table `t`, created by `create`.
+    fn on(t: &str, create: String) -> Self {
         let select = format!(
             "SELECT originator_version, topic, state FROM \"{t}\" \
              WHERE originator_id = ?1 AND originator_version > ?2 AND originator_version <= ?3 \
              ORDER BY originator_version"
         );
         Self {
-            create: String::new(),
+            create,
             insert: format!(
                 "INSERT INTO \"{t}\" (originator_id, originator_version, topic, state) \
                  VALUES (?1, ?2, ?3, ?4)"

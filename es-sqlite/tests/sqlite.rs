@@ -147,6 +147,7 @@ const PER_WRITER: u64 = 300;
 
 /// The body of the child process of `two_processes_write_and_tail_one_file`; a no-op otherwise.
 #[test]
+#[ignore = "worker: started by its parent test with --ignored --exact"]
 fn child_writer() {
     let Ok(dbname) = std::env::var(CHILD_DB) else {
         return;
@@ -161,7 +162,7 @@ fn two_processes_write_and_tail_one_file() {
     let config = file_config(&dir);
     let r = SqliteApplicationRecorder::new(&config, "shared").unwrap();
     let child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_writer", "--test-threads=1"])
+        .args(["--ignored", "--exact", "child_writer", "--test-threads=1"])
         .env(CHILD_DB, &config.dbname)
         .spawn()
         .unwrap();

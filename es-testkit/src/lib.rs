@@ -155,3 +155,38 @@ macro_rules! all_recorder_tests {
         $crate::process_recorder_tests!($make $(, $gap_free)? $(; if $cond)?);
     };
 }
+
+/// Runs every property of every suite, one after another, on recorders made by `make`: what
+/// [`all_recorder_tests!`] checks, as one call (for a doctest, an example or a custom harness).
+/// `gap_free` adds the properties of backends whose notification ids never skip. Panics on
+/// the first violation, with the property's message.
+pub fn check_process_recorder<R: es_core::ProcessRecorder>(make: &dyn Fn() -> R, gap_free: bool) {
+    let properties: [fn(&dyn Fn() -> R); 19] = [
+        aggregate::insert_and_select,
+        aggregate::events_round_trip,
+        aggregate::model_based,
+        concurrent::racing_writers_one_winner,
+        application::insert_select,
+        application::empty_insert_returns_no_ids,
+        application::model_based,
+        application::subscribe_catches_up_then_follows,
+        application::subscription_wakes_on_insert_and_stop,
+        concurrent::non_interleaving_batches,
+        concurrent::tailing_readers_never_go_back,
+        tracking::insert_tracking,
+        tracking::wait,
+        tracking::model_based,
+        process::insert_select,
+        process::has_tracking_id,
+        process::raises_when_lower_inserted_later,
+        process::model_based,
+        concurrent::competing_followers_process_once,
+    ];
+    for property in properties {
+        property(make);
+    }
+    if gap_free {
+        application::model_based_gap_free(make);
+        process::model_based_gap_free(make);
+    }
+}

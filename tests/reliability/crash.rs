@@ -1,10 +1,19 @@
 //! F1 and F2: kill -9 of writer processes and of process applications, in loops. The workers
-//! are this test binary started again (`f1_child`, `f2_child`, which do nothing unless their
-//! variable is set), killed with SIGKILL or aborting themselves at chosen steps; the parent
-//! compares what is stored with what the workers acknowledged. `CRASH_SEED` replays a run.
+//! are this test binary started again (`f1_child`, `f2_child`: ignored tests, which the parent
+//! starts with `--ignored --exact` and which do nothing unless their variable is set), killed
+//! with SIGKILL or aborting themselves at chosen steps; the parent compares what is stored with
+//! what the workers acknowledged. `CRASH_SEED` replays a run.
+//!
+//! - `crash/writers.rs`: F1, the crash loop and its checks; `crash/writers_worker.rs`: the
+//!   writer process and the batch format it writes;
+//! - `crash/followers.rs`: F2, the crash loop, the race and the exactly-once checks;
+//!   `crash/followers_worker.rs`: the system and the process-application worker;
+//! - here: the test entry points, [`Worker`] (a worker process) and PostgreSQL session helpers.
 
-mod f1;
-mod f2;
+mod followers;
+mod followers_worker;
+mod writers;
+mod writers_worker;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -17,25 +26,27 @@ use crate::rng::Rng;
 /// F1: SIGKILL of a writer in a loop; ACKed batches survive byte for byte, no batch is partial.
 #[test]
 fn f1_kill_writer_mid_transaction() {
-    f1::test();
+    writers::test();
 }
 
 /// The worker of F1; a no-op unless started by it.
 #[test]
+#[ignore = "worker: started by its parent test with --ignored --exact"]
 fn f1_child() {
-    f1::child();
+    writers_worker::child();
 }
 
 /// F2: SIGKILL and self-abort of a process application; exactly once across crashes.
 #[test]
 fn f2_kill_process_application() {
-    f2::test();
+    followers::test();
 }
 
 /// The worker of F2; a no-op unless started by it.
 #[test]
+#[ignore = "worker: started by its parent test with --ignored --exact"]
 fn f2_child() {
-    f2::child();
+    followers_worker::child();
 }
 
 /// A worker process: this test binary running one child test, its complete stdout lines
@@ -57,7 +68,13 @@ impl Worker {
             std::env::current_exe().unwrap()
         };
         let mut child = Command::new(exe)
-            .args(["--exact", test, "--test-threads=1", "--nocapture"])
+            .args([
+                "--ignored",
+                "--exact",
+                test,
+                "--test-threads=1",
+                "--nocapture",
+            ])
             .envs(vars.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .spawn()
@@ -138,8 +155,6 @@ impl Drop for Worker {
     }
 }
 
-/// Waits up to 10 s until no server session has an `application_name` like `pattern`;
-/// returns how many remain and how long it waited.
 /// How many sessions have an `application_name` like `pattern` now.
 fn sessions_now(admin: &mut postgres::Client, pattern: &str) -> i64 {
     admin
@@ -151,6 +166,8 @@ fn sessions_now(admin: &mut postgres::Client, pattern: &str) -> i64 {
         .get(0)
 }
 
+/// Waits up to 10 s until no server session has an `application_name` like `pattern`;
+/// returns how many remain and how long it waited.
 fn sessions_left(admin: &mut postgres::Client, pattern: &str) -> (i64, Duration) {
     let started = Instant::now();
     loop {

@@ -18,11 +18,12 @@ use std::time::{Duration, Instant};
 
 use crate::rng::Rng;
 use eventsourcing::persistence::{
-    AggregateRecorder, ApplicationRecorder, Env, NotificationQuery, StoredEvent, Uuid,
+    AggregateRecorder, ApplicationRecorder, NotificationQuery, StoredEvent,
 };
 use eventsourcing::popo::PopoApplicationRecorder;
 use eventsourcing::postgres::{PostgresApplicationRecorder, PostgresConfig, drop_postgres_schema};
 use eventsourcing::sqlite::{SqliteApplicationRecorder, SqliteConfig};
+use eventsourcing::{Env, Uuid};
 
 const WRITERS: usize = 8;
 const READERS: usize = 2;

@@ -10,8 +10,9 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use eventsourcing::Uuid;
 use eventsourcing::persistence::{
-    AggregateRecorder, ApplicationRecorder, NotificationQuery, StoredEvent, Uuid,
+    AggregateRecorder, ApplicationRecorder, NotificationQuery, StoredEvent,
 };
 use eventsourcing::sqlite::{SqliteApplicationRecorder, SqliteConfig};
 
@@ -29,6 +30,7 @@ fn recorder(path: &str) -> SqliteApplicationRecorder {
 /// A child: `writer` commits COUNT events, printing `ACK <id>` for each; `reader` prints
 /// `SAW <id>` for every notification until it has seen COUNT of them.
 #[test]
+#[ignore = "worker: started by its parent test with --ignored --exact"]
 fn c9_child() {
     let (Ok(path), Ok(role), Ok(count)) =
         (std::env::var(DB), std::env::var(ROLE), std::env::var(COUNT))
@@ -85,6 +87,7 @@ fn c9_processes_share_one_sqlite_file() {
     let spawn = |role: &str, count: u64| {
         Command::new(std::env::current_exe().unwrap())
             .args([
+                "--ignored",
                 "--exact",
                 "processes::c9_child",
                 "--test-threads=1",
@@ -194,6 +197,7 @@ const F14: &str = "ES_F14_DB";
 /// The writer of F14: appends 4 KiB events until a write fails, printing `ACK <version>` for
 /// each success and `ERROR <kind>` for the failure.
 #[test]
+#[ignore = "worker: started by its parent test with --ignored --exact"]
 fn f14_child() {
     let Ok(path) = std::env::var(F14) else {
         return;
@@ -232,8 +236,8 @@ fn f14_disk_full_is_a_typed_error() {
     let out = Command::new("sh")
         .args([
             "-c",
-            "trap '' XFSZ; exec prlimit --fsize=1048576 \"$0\" --exact processes::f14_child \
-             --test-threads=1 --nocapture",
+            "trap '' XFSZ; exec prlimit --fsize=1048576 \"$0\" --ignored --exact \
+             processes::f14_child --test-threads=1 --nocapture",
         ])
         .arg(&exe)
         .env(F14, &path)

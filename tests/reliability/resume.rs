@@ -3,10 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use eventsourcing::RunnerFromEnv;
-use eventsourcing::persistence::{AggregateRecorder, ApplicationRecorder, Env, StoredEvent, Uuid};
+use eventsourcing::persistence::{AggregateRecorder, ApplicationRecorder, StoredEvent};
 use eventsourcing::postgres::{PostgresApplicationRecorder, drop_postgres_schema};
+use eventsourcing::system::RunnerFromEnv;
 use eventsourcing::system::{App, MultiThreadedRunner};
+use eventsourcing::{Env, Uuid};
 
 use crate::tutorial::{self, Counters, DogSchool};
 

@@ -14,13 +14,14 @@
 //! #     }
 //! # }
 //! use std::sync::Arc;
-//! use es_core::application::{Application, Stores};
+//! use es_core::application::Application;
+//! use es_core::persistence::Recorders;
 //! use es_core::Env;
 //! use es_popo::PopoProcessRecorder;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let stores = Stores::new(Arc::new(PopoProcessRecorder::new()));
-//! let school = Application::new(Env::new("DogSchool"), stores)?;
+//! let recorders = Recorders::new(Arc::new(PopoProcessRecorder::new()));
+//! let school = Application::new(Env::new("DogSchool"), recorders)?;
 //! let mut dog = Dog::create(DogEvent::Registered { name: "Fido".into() });
 //! dog.trigger(DogEvent::TrickAdded { trick: "roll over".into() });
 //! let recordings = school.save(&mut dog)?;
@@ -42,6 +43,7 @@ use uuid::Uuid;
 
 use crate::domain::Aggregate;
 use crate::mapper::Mapper;
+use crate::persistence::Recorders;
 use crate::{
     AggregateRecorder, Env, Error, EventQuery, NotificationId, ProcessRecorder, Result,
     StoredEvent, Tracking,
@@ -50,33 +52,6 @@ use crate::{
 use cache::Cache;
 pub use log::{DEFAULT_SECTION_SIZE, NotificationLog, Reader, Section};
 pub use pending::Pending;
-
-/// The recorders of one application: its events (a process recorder, so that it can also
-/// follow other applications) and, when snapshotting is on, its snapshots.
-#[derive(Debug, Clone)]
-pub struct Stores {
-    /// Events, the notification log and tracking.
-    pub events: Arc<dyn ProcessRecorder>,
-    /// Snapshots, if enabled.
-    pub snapshots: Option<Arc<dyn AggregateRecorder>>,
-}
-
-impl Stores {
-    /// Stores without snapshots.
-    pub fn new(events: Arc<dyn ProcessRecorder>) -> Self {
-        Self {
-            events,
-            snapshots: None,
-        }
-    }
-
-    /// Adds a snapshot store.
-    #[must_use]
-    pub fn with_snapshots(mut self, snapshots: Arc<dyn AggregateRecorder>) -> Self {
-        self.snapshots = Some(snapshots);
-        self
-    }
-}
 
 /// A saved event: which aggregate, which version, which topic, and its notification id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +73,7 @@ pub struct Recording {
 /// returns state older than the store's.
 pub struct Application {
     env: Env,
-    stores: Stores,
+    recorders: Recorders,
     mapper: Mapper,
     cache: Option<Cache>,
     intervals: HashMap<&'static str, u64>,
@@ -115,7 +90,7 @@ impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
             .field("name", &self.name())
-            .field("stores", &self.stores)
+            .field("recorders", &self.recorders)
             .field("mapper", &self.mapper)
             .field("cache", &self.cache)
             .field("intervals", &self.intervals)
@@ -129,14 +104,14 @@ impl Application {
     /// # Errors
     ///
     /// [`Error::Config`] for malformed cipher, compressor or cache settings.
-    pub fn new(env: Env, stores: Stores) -> Result<Self> {
+    pub fn new(env: Env, recorders: Recorders) -> Result<Self> {
         let mapper = Mapper::from_env(&env)?;
         let cache = env
             .parse::<usize>("AGGREGATE_CACHE_MAXSIZE")?
             .map(Cache::new);
         Ok(Self {
             env,
-            stores,
+            recorders,
             mapper,
             cache,
             intervals: HashMap::new(),
@@ -165,7 +140,7 @@ impl Application {
         aggregate: &'static str,
         interval: u64,
     ) -> Result<Self> {
-        if self.stores.snapshots.is_none() || interval == 0 {
+        if self.recorders.snapshots.is_none() || interval == 0 {
             return Err(Error::programming(
                 "snapshotting intervals need a snapshot store (IS_SNAPSHOTTING_ENABLED) and an interval above 0",
             ));
@@ -202,12 +177,12 @@ impl Application {
 
     /// The events recorder.
     pub fn recorder(&self) -> &Arc<dyn ProcessRecorder> {
-        &self.stores.events
+        &self.recorders.events
     }
 
     /// The snapshot recorder, when snapshotting is on.
     pub fn snapshot_recorder(&self) -> Option<&Arc<dyn AggregateRecorder>> {
-        self.stores.snapshots.as_ref()
+        self.recorders.snapshots.as_ref()
     }
 
     /// The mapper.
@@ -217,7 +192,7 @@ impl Application {
 
     /// True when snapshots are stored.
     pub fn snapshotting(&self) -> bool {
-        self.stores.snapshots.is_some()
+        self.recorders.snapshots.is_some()
     }
 
     /// Saves the pending events of `aggregate` in one atomic insert.
@@ -260,8 +235,11 @@ impl Application {
             events.extend(stored);
         }
         let ids = match tracking {
-            Some(t) => self.stores.events.insert_events_with_tracking(&events, t)?,
-            None => self.stores.events.insert_events(&events)?,
+            Some(t) => self
+                .recorders
+                .events
+                .insert_events_with_tracking(&events, t)?,
+            None => self.recorders.events.insert_events(&events)?,
         };
         let recordings: Vec<Recording> = events
             .into_iter()
@@ -283,7 +261,7 @@ impl Application {
             if let Some(cache) = &self.cache {
                 cache.put(id, version, a.cache_copy());
             }
-            if crossed && let Some(snapshots) = &self.stores.snapshots {
+            if crossed && let Some(snapshots) = &self.recorders.snapshots {
                 snapshots.insert_events(&[a.snapshot(&self.mapper)?])?;
             }
         }
@@ -350,16 +328,16 @@ impl Application {
     /// The recorder's errors.
     pub fn contains(&self, id: Uuid) -> Result<bool> {
         let first = EventQuery::new().limit(1);
-        Ok(!self.stores.events.select_events(id, &first)?.is_empty())
+        Ok(!self.recorders.events.select_events(id, &first)?.is_empty())
     }
 
-    /// Stores a snapshot of aggregate `id` at `version` (the latest when `None`).
+    /// Recorders a snapshot of aggregate `id` at `version` (the latest when `None`).
     ///
     /// # Errors
     ///
     /// [`Error::Programming`] without a snapshot store; as [`get_at`](Self::get_at).
     pub fn take_snapshot<A: Aggregate>(&self, id: Uuid, version: Option<u64>) -> Result<()> {
-        let Some(snapshots) = &self.stores.snapshots else {
+        let Some(snapshots) = &self.recorders.snapshots else {
             return Err(Error::programming(
                 "cannot take a snapshot: snapshotting is not enabled (IS_SNAPSHOTTING_ENABLED)",
             ));
@@ -374,12 +352,12 @@ impl Application {
 
     /// The notification log.
     pub fn notification_log(&self) -> NotificationLog {
-        NotificationLog::new(Arc::clone(&self.stores.events), self.section_size)
+        NotificationLog::new(Arc::clone(&self.recorders.events), self.section_size)
     }
 
     fn load<A: Aggregate>(&self, id: Uuid, version: Option<u64>) -> Result<A> {
         let mut aggregate = A::default();
-        if let Some(snapshots) = &self.stores.snapshots {
+        if let Some(snapshots) = &self.recorders.snapshots {
             let mut q = EventQuery::new().descending().limit(1);
             q.lte = version;
             if let Some(s) = snapshots.select_events(id, &q)?.first() {
@@ -396,7 +374,7 @@ impl Application {
     }
 
     fn replay<A: Aggregate>(&self, id: Uuid, aggregate: &mut A, query: &EventQuery) -> Result<()> {
-        for stored in &self.stores.events.select_events(id, query)? {
+        for stored in &self.recorders.events.select_events(id, query)? {
             aggregate.mutate(&self.mapper.decode(stored)?)?;
         }
         Ok(())

@@ -1,7 +1,9 @@
 //! [`Mapper`]: domain events to stored events and back. JSON (compact UTF-8), then zlib if
 //! configured, then AES-GCM if configured; the reverse on read.
 
+#[cfg(feature = "cipher")]
 mod cipher;
+#[cfg(feature = "zlib")]
 mod compressor;
 
 use serde_json::Value;
@@ -10,7 +12,9 @@ use uuid::Uuid;
 use crate::domain::{Envelope, Event, Fields, Timestamp};
 use crate::{BoxError, Env, Error, Result, StoredEvent};
 
+#[cfg(feature = "cipher")]
 pub use cipher::{AesCipher, CIPHER_TOPICS, CipherError};
+#[cfg(feature = "zlib")]
 pub use compressor::{COMPRESSOR_TOPICS, CompressError, DEFAULT_MAX_DECOMPRESSED, ZlibCompressor};
 
 const TIMESTAMP: &str = "timestamp";
@@ -20,7 +24,9 @@ const CLASS_VERSION: &str = "class_version";
 /// never the key.
 #[derive(Debug, Clone, Default)]
 pub struct Mapper {
+    #[cfg(feature = "zlib")]
     compressor: Option<ZlibCompressor>,
+    #[cfg(feature = "cipher")]
     cipher: Option<AesCipher>,
 }
 
@@ -31,6 +37,7 @@ impl Mapper {
     }
 
     /// Also compresses.
+    #[cfg(feature = "zlib")]
     #[must_use]
     pub fn with_compressor(mut self, compressor: ZlibCompressor) -> Self {
         self.compressor = Some(compressor);
@@ -38,6 +45,7 @@ impl Mapper {
     }
 
     /// Also encrypts.
+    #[cfg(feature = "cipher")]
     #[must_use]
     pub fn with_cipher(mut self, cipher: AesCipher) -> Self {
         self.cipher = Some(cipher);
@@ -52,9 +60,15 @@ impl Mapper {
     /// # Errors
     ///
     /// [`Error::Config`] naming the variable for an unknown topic, a cipher topic without a
-    /// key, or a malformed key or number. Key material never appears in errors.
+    /// key, or a malformed key or number; for a compressor or cipher setting in a build
+    /// without the `zlib` or `cipher` feature, naming the feature. Key material never appears
+    /// in errors.
     pub fn from_env(env: &Env) -> Result<Self> {
+        #[allow(unused_mut)] // Without both features there is nothing to configure.
         let mut mapper = Self::new();
+        #[cfg(not(feature = "zlib"))]
+        not_compiled(env, "COMPRESSOR_TOPIC", "zlib")?;
+        #[cfg(feature = "zlib")]
         match env.get("COMPRESSOR_TOPIC").map(str::trim) {
             None | Some("") => {}
             Some(topic) if COMPRESSOR_TOPICS.contains(&topic) => {
@@ -72,6 +86,18 @@ impl Mapper {
                 ));
             }
         }
+        #[cfg(not(feature = "cipher"))]
+        {
+            not_compiled(env, "CIPHER_TOPIC", "cipher")?;
+            not_compiled(env, "CIPHER_KEY", "cipher")?;
+        }
+        #[cfg(feature = "cipher")]
+        mapper.configure_cipher(env)?;
+        Ok(mapper)
+    }
+
+    #[cfg(feature = "cipher")]
+    fn configure_cipher(&mut self, env: &Env) -> Result<()> {
         let topic = env
             .get("CIPHER_TOPIC")
             .map(str::trim)
@@ -88,7 +114,7 @@ impl Mapper {
             topic,
             env.get("CIPHER_KEY").filter(|k| !k.trim().is_empty()),
         ) {
-            (_, Some(key)) => mapper.cipher = Some(AesCipher::from_base64(key)?),
+            (_, Some(key)) => self.cipher = Some(AesCipher::from_base64(key)?),
             (Some(_), None) => {
                 return Err(Error::config(
                     env.keys_for("CIPHER_KEY").join(", "),
@@ -97,17 +123,23 @@ impl Mapper {
             }
             (None, None) => {}
         }
-        Ok(mapper)
+        Ok(())
     }
 
     /// True when states are compressed.
     pub fn compresses(&self) -> bool {
-        self.compressor.is_some()
+        #[cfg(feature = "zlib")]
+        return self.compressor.is_some();
+        #[cfg(not(feature = "zlib"))]
+        false
     }
 
     /// True when states are encrypted.
     pub fn encrypts(&self) -> bool {
-        self.cipher.is_some()
+        #[cfg(feature = "cipher")]
+        return self.cipher.is_some();
+        #[cfg(not(feature = "cipher"))]
+        false
     }
 
     /// Compresses and encrypts serialised state, as configured.
@@ -115,10 +147,13 @@ impl Mapper {
     /// # Errors
     ///
     /// The compressor's or cipher's error.
+    #[allow(unused_mut)] // Without both features the state passes through.
     pub fn encode_state(&self, mut state: Vec<u8>) -> Result<Vec<u8>, BoxError> {
+        #[cfg(feature = "zlib")]
         if let Some(z) = &self.compressor {
             state = z.compress(&state)?;
         }
+        #[cfg(feature = "cipher")]
         if let Some(c) = &self.cipher {
             state = c.encrypt(&state)?;
         }
@@ -129,19 +164,23 @@ impl Mapper {
     ///
     /// # Errors
     ///
-    /// [`CipherError`] for a wrong key, damage or a short input; [`CompressError`] for a
+    /// The cipher's error for a wrong key, damage or a short input; the compressor's for a
     /// truncated or corrupt stream or one beyond the bound.
     pub fn decode_state(&self, stored: &[u8]) -> Result<Vec<u8>, BoxError> {
+        #[cfg(feature = "cipher")]
         let decrypted;
+        #[allow(unused_mut)]
         let mut state = stored;
+        #[cfg(feature = "cipher")]
         if let Some(c) = &self.cipher {
             decrypted = c.decrypt(state)?;
             state = &decrypted;
         }
-        Ok(match &self.compressor {
-            Some(z) => z.decompress(state)?,
-            None => state.to_vec(),
-        })
+        #[cfg(feature = "zlib")]
+        if let Some(z) = &self.compressor {
+            return Ok(z.decompress(state)?);
+        }
+        Ok(state.to_vec())
     }
 
     /// The stored form of `envelope`: its fields, timestamp and (above 1) class version as
@@ -232,5 +271,17 @@ impl Mapper {
             &stored.topic,
             &stored.state,
         )
+    }
+}
+
+/// [`Error::Config`] naming `key` and `feature` when `key` is set in a build without `feature`.
+#[cfg(not(all(feature = "zlib", feature = "cipher")))]
+fn not_compiled(env: &Env, key: &str, feature: &str) -> Result<()> {
+    match env.get(key).map(str::trim).filter(|v| !v.is_empty()) {
+        Some(_) => Err(Error::config(
+            key,
+            format!("set, but this build has no `{feature}` feature; enable it in Cargo.toml"),
+        )),
+        None => Ok(()),
     }
 }

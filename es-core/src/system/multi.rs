@@ -1,7 +1,7 @@
 //! [`MultiThreadedRunner`]: a thread per edge follows its leader's subscription.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -10,10 +10,7 @@ use crate::{Env, Error, NotificationId, Result, StopHandle};
 use super::apps::Apps;
 use super::follow::process_one;
 use super::{App, AppFactory, System};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use crate::sync::lock;
 
 /// What the runner's threads share.
 struct Shared {

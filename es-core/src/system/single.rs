@@ -1,7 +1,7 @@
 //! [`SingleThreadedRunner`]: followers process synchronously, inside their leader's save.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::{Env, Error, NotificationId, Result};
@@ -9,10 +9,7 @@ use crate::{Env, Error, NotificationId, Result};
 use super::apps::Apps;
 use super::follow::pull_and_process;
 use super::{App, AppFactory, System};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use crate::sync::lock;
 
 struct Core {
     apps: Apps,

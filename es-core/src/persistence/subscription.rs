@@ -1,0 +1,154 @@
+//! [`Subscription`]: a blocking iterator over an application's notification log.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::persistence::wake::{Notifier, StopHandle, Waker};
+use crate::{Notification, NotificationId, NotificationQuery, Result};
+
+/// How many notifications a subscription selects at a time.
+pub const SUBSCRIPTION_BATCH_SIZE: usize = 500;
+
+type Fetch = Box<dyn FnMut(&NotificationQuery) -> Result<Vec<Notification>> + Send>;
+
+/// A blocking iterator over the notifications after a position: it yields what is recorded,
+/// then blocks until more is recorded, until [`stop`](Self::stop) (or a clone of its
+/// [`StopHandle`]) ends it. Returned by [`ApplicationRecorder::subscribe`].
+///
+/// It never busy-spins: between empty selects it sleeps until the recorder's [`Notifier`]
+/// wakes it (an insert through the same recorder), the stop handle fires, or its polling
+/// interval (for changes made by other processes) passes, backing off from a sixteenth of the
+/// interval to the whole interval. A failed select is yielded as an `Err`; the next call waits
+/// one back-off step, then selects again from the same position.
+///
+/// [`ApplicationRecorder::subscribe`]: crate::ApplicationRecorder::subscribe
+pub struct Subscription {
+    fetch: Fetch,
+    query: NotificationQuery,
+    buffer: VecDeque<Notification>,
+    waker: Arc<Waker>,
+    stop: StopHandle,
+    poll: Option<Duration>,
+    backoff: Option<Duration>,
+    failed: bool,
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("query", &self.query)
+            .field("buffered", &self.buffer.len())
+            .field("stopped", &self.stop.is_stopped())
+            .field("poll", &self.poll)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// A subscription to the notifications after `gt` (all when `None`) with one of `topics`
+    /// (all when empty), read with `fetch`, which runs a `select_notifications`.
+    ///
+    /// Without [`woken_by`](Self::woken_by) or [`polling`](Self::polling) it blocks until stopped
+    /// once it has caught up.
+    pub fn new<F>(fetch: F, gt: Option<NotificationId>, topics: &[String]) -> Self
+    where
+        F: FnMut(&NotificationQuery) -> Result<Vec<Notification>> + Send + 'static,
+    {
+        let mut query =
+            NotificationQuery::new(SUBSCRIPTION_BATCH_SIZE).topics(topics.iter().cloned());
+        if let Some(gt) = gt {
+            query = query.after(gt);
+        }
+        let waker = Waker::new();
+        let stop = StopHandle::new();
+        stop.register(&waker);
+        Self {
+            fetch: Box::new(fetch),
+            query,
+            buffer: VecDeque::new(),
+            waker,
+            stop,
+            poll: None,
+            backoff: None,
+            failed: false,
+        }
+    }
+
+    /// Wakes the subscription whenever `notifier` notifies (the recorder's inserts).
+    #[must_use]
+    pub fn woken_by(self, notifier: &Notifier) -> Self {
+        notifier.register(&self.waker);
+        self
+    }
+
+    /// Selects again at least every `interval` while idle, for changes no notifier reports.
+    #[must_use]
+    pub fn polling(mut self, interval: Duration) -> Self {
+        self.poll = Some(interval);
+        self
+    }
+
+    /// A handle that stops this subscription from any thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Stops the subscription: the next call to `next` returns `None`.
+    pub fn stop(&self) {
+        self.stop.stop();
+    }
+
+    /// The id of the last notification selected (yielded or buffered), or the starting position.
+    pub fn position(&self) -> Option<NotificationId> {
+        self.query.start
+    }
+
+    fn idle_wait(&mut self) {
+        let step = match (self.poll, self.backoff) {
+            (None, _) => None,
+            (Some(poll), None) => Some(poll / 16),
+            (Some(poll), Some(prev)) => Some(prev.saturating_mul(2).min(poll)),
+        };
+        self.backoff = step;
+        if self.waker.wait(step) {
+            self.backoff = None;
+        }
+    }
+}
+
+impl Iterator for Subscription {
+    type Item = Result<Notification>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.stop.is_stopped() {
+                return None;
+            }
+            if let Some(notification) = self.buffer.pop_front() {
+                return Some(Ok(notification));
+            }
+            if self.failed {
+                self.failed = false;
+                self.idle_wait();
+                continue;
+            }
+            match (self.fetch)(&self.query) {
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+                Ok(batch) if batch.is_empty() => self.idle_wait(),
+                Ok(batch) => {
+                    self.backoff = None;
+                    if let Some(last) = batch.last() {
+                        self.query.start = Some(last.id);
+                        self.query.inclusive_of_start = false;
+                    }
+                    self.buffer.extend(batch);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! [`PopoBackend`]: the in-memory storage behind every POPO recorder.
+
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use es_core::backend::Backend;
+use es_core::persistence::wake::Notifier;
+use es_core::{
+    Error, EventQuery, Notification, NotificationId, NotificationQuery, Result, StoredEvent,
+    Tracking, Uuid,
+};
+
+use crate::index::Index;
+
+/// Events, their index and tracking, under one lock so that a batch and its tracking record
+/// commit together.
+#[derive(Debug, Default)]
+struct State {
+    /// Notification id `n` is `log[n - 1]`: gap-free by construction.
+    log: Vec<StoredEvent>,
+    /// Originator id to version to position in `log`.
+    index: Index,
+    /// Upstream application name to the notification id processed up to.
+    tracking: HashMap<String, NotificationId>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct PopoBackend {
+    state: RwLock<State>,
+    /// Notified after each committed insert of events.
+    events: Notifier,
+    /// Notified after each committed tracking record.
+    tracking: Notifier,
+}
+
+fn id_of(position: usize) -> NotificationId {
+    NotificationId::try_from(position).map_or(NotificationId::MAX, |p| p.saturating_add(1))
+}
+
+impl PopoBackend {
+    // No code panics while holding the lock, and every write validates before it mutates, so a
+    // poisoned lock still guards consistent state.
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let state = self.read();
+        (state.log.len(), state.tracking.len())
+    }
+}
+
+impl Backend for PopoBackend {
+    /// Stores `events` and `tracking` atomically and returns the events' notification ids.
+    fn insert(
+        &self,
+        events: &[StoredEvent],
+        tracking: Option<&Tracking>,
+    ) -> Result<Vec<NotificationId>> {
+        let ids = {
+            let mut state = self.write();
+            if let Some(t) = tracking
+                && state
+                    .tracking
+                    .get(&t.application_name)
+                    .is_some_and(|&max| t.notification_id <= max)
+            {
+                return Err(Error::tracking_conflict(
+                    &t.application_name,
+                    t.notification_id,
+                ));
+            }
+            state.index_batch(events)?;
+            let first = state.log.len();
+            state.log.extend_from_slice(events);
+            if let Some(t) = tracking {
+                match state.tracking.get_mut(&t.application_name) {
+                    Some(max) => *max = t.notification_id,
+                    None => {
+                        state
+                            .tracking
+                            .insert(t.application_name.clone(), t.notification_id);
+                    }
+                }
+            }
+            (first..first + events.len()).map(id_of).collect::<Vec<_>>()
+        };
+        if !events.is_empty() {
+            self.events.notify();
+        }
+        if tracking.is_some() {
+            self.tracking.notify();
+        }
+        Ok(ids)
+    }
+
+    fn select_events(&self, originator_id: Uuid, query: &EventQuery) -> Result<Vec<StoredEvent>> {
+        if let (Some(gt), Some(lte)) = (query.gt, query.lte)
+            && gt >= lte
+        {
+            return Ok(Vec::new());
+        }
+        let limit = query.limit.unwrap_or(usize::MAX);
+        let state = self.read();
+        let Some(versions) = state.index.get(&originator_id) else {
+            return Ok(Vec::new());
+        };
+        let range = versions.range(query.gt, query.lte).map(|p| &state.log[p]);
+        Ok(if query.desc {
+            range.rev().take(limit).cloned().collect()
+        } else {
+            range.take(limit).cloned().collect()
+        })
+    }
+
+    fn select_notifications(&self, query: &NotificationQuery) -> Result<Vec<Notification>> {
+        let Some(first) = query.first_id() else {
+            return Ok(Vec::new());
+        };
+        let skip = usize::try_from(first.saturating_sub(1)).unwrap_or(usize::MAX);
+        let stop = query.stop.unwrap_or(NotificationId::MAX);
+        let state = self.read();
+        Ok(state
+            .log
+            .iter()
+            .enumerate()
+            .skip(skip)
+            .map(|(p, e)| (id_of(p), e))
+            .take_while(|&(id, _)| id <= stop)
+            .filter(|(_, e)| query.admits_topic(&e.topic))
+            .take(query.effective_limit())
+            .map(|(id, e)| Notification::new(id, e.clone()))
+            .collect())
+    }
+
+    fn max_notification_id(&self) -> Result<Option<NotificationId>> {
+        let len = self.read().log.len();
+        Ok(len.checked_sub(1).map(id_of))
+    }
+
+    fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
+        Ok(self.read().tracking.get(application_name).copied())
+    }
+
+    fn events_notifier(&self) -> &Notifier {
+        &self.events
+    }
+
+    fn tracking_notifier(&self) -> &Notifier {
+        &self.tracking
+    }
+}
+
+impl State {
+    /// Adds `events` to the index at the positions they will take in the log, or, when one
+    /// conflicts with a stored event or an earlier one of the batch, removes what it added and
+    /// fails.
+    fn index_batch(&mut self, events: &[StoredEvent]) -> Result<()> {
+        let first = self.log.len();
+        for (i, event) in events.iter().enumerate() {
+            let versions = self.index.entry(event.originator_id).or_default();
+            if !versions.insert(event.originator_version, first + i) {
+                for undo in &events[..i] {
+                    if let Some(v) = self.index.get_mut(&undo.originator_id) {
+                        v.remove(undo.originator_version);
+                        if v.is_empty() {
+                            self.index.remove(&undo.originator_id);
+                        }
+                    }
+                }
+                return Err(Error::version_conflict(
+                    event.originator_id,
+                    event.originator_version,
+                ));
+            }
+        }
+        Ok(())
+    }
+}

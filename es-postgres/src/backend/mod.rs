@@ -1,0 +1,302 @@
+//! [`PostgresBackend`]: one application's tables and the pool they are reached through; opening
+//! them, running calls on pooled connections, and the reads. The write paths are in the
+//! submodules: [`write`] (one caller), [`group_commit`] (concurrent callers), [`lost_ack`]
+//! (settling a write whose acknowledgement was lost) and [`listen`] (NOTIFY wake-ups).
+
+mod group_commit;
+mod listen;
+mod lost_ack;
+mod write;
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use es_core::backend::{Backend, from_i64};
+use es_core::persistence::wake::Notifier;
+use es_core::{
+    Error, EventQuery, Notification, NotificationId, NotificationQuery, Result, StoredEvent,
+    TablePrefix, Tracking, Uuid,
+};
+use postgres::Row;
+use postgres::types::{ToSql, Type};
+
+use crate::combiner::Combiner;
+use crate::config::PostgresConfig;
+use crate::error::{Call, Failed, is_connection_loss, map_pg_error, map_pool_error};
+use crate::pool::{Conn, Manager};
+use crate::sql::{Kind, Sql};
+
+type Pool = r2d2::Pool<Manager>;
+
+fn millis(d: Duration) -> u128 {
+    d.as_millis()
+}
+
+/// One application's tables.
+#[derive(Debug)]
+pub(crate) struct PostgresBackend {
+    pub(crate) pool: Pool,
+    pub(crate) sql: Sql,
+    lock_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    client_config: postgres::Config,
+    listener: OnceLock<()>,
+    combiner: Combiner,
+    max_state_size: usize,
+    /// How many group inserts ran (diagnostics).
+    pub(crate) groups: AtomicU64,
+    /// Notified after each commit of events through this recorder.
+    pub(crate) events: Notifier,
+    /// Notified after each commit of tracking through this recorder.
+    pub(crate) tracking: Notifier,
+}
+
+impl PostgresBackend {
+    pub(crate) fn open(config: &PostgresConfig, app: &str, kind: Kind) -> Result<Arc<Self>> {
+        let schema = TablePrefix::new(&config.schema)?;
+        let sql = Sql::new(&schema, &TablePrefix::new(app)?, kind)?;
+        let setup = format!(
+            "SET idle_in_transaction_session_timeout = '{}ms'; SET lock_timeout = '{}ms'",
+            millis(config.idle_in_transaction_session_timeout),
+            millis(config.lock_timeout)
+        );
+        let manager = Manager {
+            config: config.client_config(),
+            setup,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(config.pool_size + config.max_overflow)
+            .min_idle(Some(0))
+            .connection_timeout(config.connect_timeout)
+            .max_lifetime(config.conn_max_age)
+            .test_on_check_out(config.pre_ping)
+            .build_unchecked(manager);
+        let backend = Self {
+            pool,
+            sql,
+            lock_timeout: config.lock_timeout,
+            connect_timeout: config.connect_timeout,
+            client_config: config.client_config(),
+            listener: OnceLock::new(),
+            combiner: Combiner::default(),
+            max_state_size: config.max_state_size,
+            groups: AtomicU64::new(0),
+            events: Notifier::new(),
+            tracking: Notifier::new(),
+        };
+        if config.create_table {
+            backend.with(Call::Write, |c| {
+                let mut tx = c.client.transaction()?;
+                tx.batch_execute(&backend.sql.create)?;
+                tx.commit()
+            })?;
+        }
+        Ok(Arc::new(backend))
+    }
+
+    /// Runs `f` on a pooled connection. A connection found closed before anything is sent is
+    /// replaced; a read whose connection is lost is retried once on a fresh connection. A write
+    /// whose connection is lost is [`Error::OutcomeUnknown`] (it may have committed); see
+    /// [`PostgresBackend::settle`].
+    pub(crate) fn with<T>(
+        &self,
+        call: Call,
+        f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
+    ) -> Result<T> {
+        self.attempt(call, f).map_err(|failed| failed.error)
+    }
+
+    /// [`PostgresBackend::with`], keeping the session that ran a write whose outcome is unknown.
+    pub(crate) fn attempt<T>(
+        &self,
+        call: Call,
+        mut f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
+    ) -> Result<T, Failed> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut conn = self.pool.get().map_err(|e| Failed {
+                error: map_pool_error(e, self.connect_timeout),
+                session: None,
+            })?;
+            if conn.client.is_closed() && tries < 3 {
+                // Closed while idle in the pool; nothing was sent. The pool drops it.
+                continue;
+            }
+            match f(&mut conn) {
+                Ok(v) => return Ok(v),
+                Err(e) if tries == 1 && call == Call::Read && is_connection_loss(&e) => {}
+                Err(e) => {
+                    let error = map_pg_error(e, call, self.lock_timeout);
+                    let session = if error.is_outcome_unknown() {
+                        conn.session.clone()
+                    } else {
+                        None
+                    };
+                    return Err(Failed { error, session });
+                }
+            }
+        }
+    }
+
+    /// `SHOW name` on a pooled connection.
+    pub(crate) fn show(&self, name: &str) -> Result<String> {
+        let name = TablePrefix::new(name)?;
+        let rows = self.with(Call::Read, |c| {
+            c.client.simple_query(&format!("SHOW {name}"))
+        })?;
+        rows.iter()
+            .find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .ok_or_else(|| Error::programming(format!("no value for the setting {name}")))
+    }
+}
+
+impl Backend for PostgresBackend {
+    /// Starts the LISTEN thread (once): see [`listen`](self::listen).
+    fn prepare_subscription(self: &Arc<Self>) -> Result<()> {
+        self.listen(&self.sql.log()?.channel);
+        Ok(())
+    }
+
+    /// Inserts `events` and `tracking` in one statement (one round trip, one transaction).
+    fn insert(
+        &self,
+        events: &[StoredEvent],
+        tracking: Option<&Tracking>,
+    ) -> Result<Vec<NotificationId>> {
+        let ids = match &self.sql.log {
+            None => self.insert_direct(events, tracking),
+            Some(log) => self.combiner.run(
+                events,
+                tracking,
+                || self.insert_direct(events, tracking),
+                |group| self.insert_many(log, group),
+            ),
+        }?;
+        if !events.is_empty() {
+            self.events.notify();
+        }
+        if tracking.is_some() {
+            self.tracking.notify();
+        }
+        Ok(ids)
+    }
+
+    fn insert_tracking(&self, tracking: &Tracking) -> Result<()> {
+        self.write_tracking(tracking)
+    }
+
+    fn select_events(&self, id: Uuid, q: &EventQuery) -> Result<Vec<StoredEvent>> {
+        let Some((gt, lte, limit)) = q.sql_bounds() else {
+            return Ok(Vec::new());
+        };
+        let sql = self.sql.events()?;
+        let text = if q.desc {
+            &sql.select_desc
+        } else {
+            &sql.select_asc
+        };
+        let params: [(&(dyn ToSql + Sync), Type); 4] = [
+            (&id, Type::UUID),
+            (&gt, Type::INT8),
+            (&lte, Type::INT8),
+            (&limit, Type::INT8),
+        ];
+        let rows = self.with(Call::Read, |c| c.query(text, &params))?;
+        rows.iter()
+            .map(|row| {
+                let version: i64 = get(row, 0)?;
+                Ok(StoredEvent {
+                    originator_id: id,
+                    originator_version: from_i64(version, "originator_version")?,
+                    topic: get(row, 1)?,
+                    state: get(row, 2)?,
+                })
+            })
+            .collect()
+    }
+
+    fn select_notifications(&self, q: &NotificationQuery) -> Result<Vec<Notification>> {
+        let log = self.sql.log()?;
+        let Some((first, stop, limit)) = q.sql_bounds() else {
+            return Ok(Vec::new());
+        };
+        let rows = if q.topics.is_empty() {
+            let params: [(&(dyn ToSql + Sync), Type); 3] = [
+                (&first, Type::INT8),
+                (&stop, Type::INT8),
+                (&limit, Type::INT8),
+            ];
+            self.with(Call::Read, |c| c.query(&log.select_notifications, &params))?
+        } else {
+            let params: [(&(dyn ToSql + Sync), Type); 4] = [
+                (&first, Type::INT8),
+                (&stop, Type::INT8),
+                (&limit, Type::INT8),
+                (&q.topics, Type::TEXT_ARRAY),
+            ];
+            self.with(Call::Read, |c| {
+                c.query(&log.select_notifications_topics, &params)
+            })?
+        };
+        rows.iter()
+            .map(|row| {
+                let id: i64 = get(row, 0)?;
+                let version: i64 = get(row, 2)?;
+                Ok(Notification {
+                    id: from_i64(id, "notification_id")?,
+                    originator_id: get(row, 1)?,
+                    originator_version: from_i64(version, "originator_version")?,
+                    topic: get(row, 3)?,
+                    state: get(row, 4)?,
+                })
+            })
+            .collect()
+    }
+
+    fn max_notification_id(&self) -> Result<Option<NotificationId>> {
+        let sql = &self.sql.log()?.max_notification_id;
+        let rows = self.with(Call::Read, |c| c.query(sql, &[]))?;
+        let max: Option<i64> = match rows.first() {
+            Some(row) => get(row, 0)?,
+            None => None,
+        };
+        max.map(|m| from_i64(m, "notification_id")).transpose()
+    }
+
+    fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
+        let params: [(&(dyn ToSql + Sync), Type); 1] = [(&application_name, Type::TEXT)];
+        let sql = &self.sql.tracking.max;
+        let rows = self.with(Call::Read, |c| c.query(sql, &params))?;
+        match rows.first() {
+            Some(row) => from_i64(get(row, 0)?, "notification_id").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn events_notifier(&self) -> &Notifier {
+        &self.events
+    }
+
+    fn tracking_notifier(&self) -> &Notifier {
+        &self.tracking
+    }
+
+    fn max_state_size(&self) -> usize {
+        self.max_state_size
+    }
+
+    fn poll_interval(&self) -> Option<Duration> {
+        Some(crate::config::POLL_INTERVAL)
+    }
+}
+
+pub(crate) fn get<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
+    row.try_get(i).map_err(|e| Error::Data {
+        source: Box::new(e),
+    })
+}

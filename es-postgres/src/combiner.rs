@@ -1,0 +1,139 @@
+//! [`Combiner`]: the queue of group commit, which knows nothing of PostgreSQL (the backend's
+//! `group_commit` module supplies the insert of a whole queue).
+//!
+//! Under the table's EXCLUSIVE lock, concurrent writers would each wait for the previous
+//! commit. Instead, while one caller's insert runs, later callers queue; when it finishes, the
+//! same thread records the whole queue in one statement, each caller's events and tracking in
+//! its own subtransaction, so one caller's conflict fails only that caller. A caller that finds
+//! no insert running inserts directly: no queueing cost without contention.
+
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use es_core::sync::lock;
+use es_core::{Error, NotificationId, Result, StoredEvent, Tracking};
+
+/// What a queued caller is told.
+enum Outcome {
+    Waiting,
+    /// Record the queue (this caller's slot included).
+    Lead,
+    Done(Result<Vec<NotificationId>>),
+}
+
+/// One queued caller.
+pub(crate) struct Slot {
+    pub(crate) events: Vec<StoredEvent>,
+    pub(crate) tracking: Option<Tracking>,
+    outcome: Mutex<Outcome>,
+    changed: Condvar,
+}
+
+impl Slot {
+    fn tell(&self, outcome: Outcome) {
+        *lock(&self.outcome) = outcome;
+        self.changed.notify_all();
+    }
+
+    fn wait(&self) -> Outcome {
+        let mut guard = lock(&self.outcome);
+        loop {
+            match std::mem::replace(&mut *guard, Outcome::Waiting) {
+                Outcome::Waiting => {}
+                other => return other,
+            }
+            guard = self
+                .changed
+                .wait(guard)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// Whether a group is being recorded, and who waits for the next one.
+#[derive(Default)]
+pub(crate) struct Combiner {
+    state: Mutex<(bool, Vec<Arc<Slot>>)>,
+}
+
+impl std::fmt::Debug for Combiner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = lock(&self.state);
+        f.debug_struct("Combiner")
+            .field("busy", &state.0)
+            .field("queued", &state.1.len())
+            .finish()
+    }
+}
+
+impl Combiner {
+    /// Inserts `events` and `tracking`: directly with `single` when nothing is being recorded;
+    /// otherwise queued, and recorded with everyone queued by one call of `many` (made by the
+    /// first queued caller, once the running insert finishes).
+    pub(crate) fn run(
+        &self,
+        events: &[StoredEvent],
+        tracking: Option<&Tracking>,
+        single: impl FnOnce() -> Result<Vec<NotificationId>>,
+        many: impl Fn(&[Arc<Slot>]) -> Vec<Result<Vec<NotificationId>>>,
+    ) -> Result<Vec<NotificationId>> {
+        let slot = {
+            let mut state = lock(&self.state);
+            if !state.0 {
+                state.0 = true;
+                drop(state);
+                let result = single();
+                self.hand_off();
+                return result;
+            }
+            let slot = Arc::new(Slot {
+                events: events.to_vec(),
+                tracking: tracking.cloned(),
+                outcome: Mutex::new(Outcome::Waiting),
+                changed: Condvar::new(),
+            });
+            state.1.push(Arc::clone(&slot));
+            slot
+        };
+        match slot.wait() {
+            Outcome::Done(result) => result,
+            Outcome::Waiting | Outcome::Lead => {
+                let group = std::mem::take(&mut lock(&self.state).1);
+                let mut own = Err(es_core::Error::programming("caller missing from its group"));
+                for (member, result) in group.iter().zip(many(&group)) {
+                    if Arc::ptr_eq(member, &slot) {
+                        own = result;
+                    } else {
+                        member.tell(Outcome::Done(result));
+                    }
+                }
+                self.hand_off();
+                own
+            }
+        }
+    }
+
+    /// Lets the first queued caller record the queue, or marks the combiner idle.
+    fn hand_off(&self) {
+        let mut state = lock(&self.state);
+        match state.1.first() {
+            Some(first) => first.tell(Outcome::Lead),
+            None => state.0 = false,
+        }
+    }
+}
+
+/// A copy of `e` for each caller of a failed group (errors are not `Clone`).
+pub(crate) fn share(e: &Error) -> Error {
+    let source = e.to_string().into();
+    match e {
+        Error::OutcomeUnknown { .. } => Error::OutcomeUnknown { source },
+        Error::Timeout { kind, waited } => Error::Timeout {
+            kind: *kind,
+            waited: *waited,
+        },
+        Error::Programming { .. } => Error::Programming { source },
+        Error::Data { .. } => Error::Data { source },
+        _ if e.is_operational() => Error::Operational { source },
+        _ => Error::Internal { source },
+    }
+}
