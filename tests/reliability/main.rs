@@ -57,6 +57,16 @@ use common::tutorial;
 
 use eventsourcing::Uuid;
 
+/// Held by every test that uses the private cluster (`scripts/postgres-private`) for its whole
+/// run: F5 restarts and stops that server, which would cut C4's connections if they ran at
+/// once (libtest runs tests in parallel).
+fn private_cluster() -> std::sync::MutexGuard<'static, ()> {
+    static PRIVATE_CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    PRIVATE_CLUSTER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn full() -> bool {
     std::env::var("RELIABILITY_PROFILE").is_ok_and(|v| v == "full")
 }

@@ -205,6 +205,7 @@ fn c4_commit_order_oracle_and_negative_control() {
     let Some(config) = private_config() else {
         return;
     };
+    let _cluster = super::private_cluster();
     let library = setup(&config, "lib");
     let mut f = run(&library, &|batch| {
         library.insert_events(batch).map_err(|e| e.to_string())

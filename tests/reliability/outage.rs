@@ -48,6 +48,7 @@ fn f5_writers_resume_after_restart_and_outage() {
     let Some(port) = es_testkit::env_or_skip("ES_RELIABILITY_POSTGRES_PORT") else {
         return;
     };
+    let _cluster = super::private_cluster();
     let cluster = std::env::var("ES_RELIABILITY_POSTGRES_CLUSTER").unwrap();
     let env = Env::from_process("").with_all([
         ("POSTGRES_PORT", port),
