@@ -1,14 +1,12 @@
-//! Systems and runners beyond the tutorial: roles and validation, start twice, restart,
-//! catch-up at start, errors (single-threaded: to the caller; multi-threaded: stop and
-//! watch), a poison event processed exactly once after the fix, competing follower instances,
-//! and a leader in another process.
+//! What the facade adds to systems and runners: roles and validation, start twice, restart,
+//! runners from the environment, and a leader in another process. The backend-generic system
+//! behaviour (the tutorial on both runners, catch-up at start, competing follower instances, a
+//! poison event) is es-testkit's system suite, which every backend runs.
 
 #[path = "../examples/tutorial/mod.rs"]
 mod tutorial;
 
-use std::collections::HashSet;
 use std::process::Command;
-use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use eventsourcing::application::Application;
@@ -18,53 +16,25 @@ use eventsourcing::system::{
     System,
 };
 use eventsourcing::{ApplicationBuilder, Env, Error, Result, Uuid};
-use tutorial::{Counter, Counters, DogEvent, DogSchool};
+use tutorial::{Counters, DogSchool};
 
-/// Tricks that make `Strict` fail, until removed.
-static POISON: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
-
-/// Counts tricks as Counters does, but fails on poisoned tricks.
-struct Strict {
-    app: Application,
-}
+/// A second process application, for the system's roles and validation.
+struct Strict(Application);
 
 impl App for Strict {
     const NAME: &'static str = "Strict";
     fn from_application(app: Application) -> Result<Self> {
-        Ok(Self { app })
+        Ok(Self(app))
     }
     fn application(&self) -> &Application {
-        &self.app
+        &self.0
     }
 }
 
 impl ProcessApplication for Strict {
-    fn policy(&self, event: &Received<'_>, processing: &mut Processing) -> Result<()> {
-        if let Some(DogEvent::TrickAdded { trick }) = event.decode()? {
-            if POISON.lock().unwrap().contains(&trick) {
-                return Err(Error::data(format!("cannot count {trick}")));
-            }
-            let mut counter = self
-                .app
-                .get_or(Counter::create_id(&trick), || Counter::new(&trick))?;
-            counter.increment();
-            processing.collect(counter);
-        }
+    fn policy(&self, _: &Received<'_>, _: &mut Processing) -> Result<()> {
         Ok(())
     }
-}
-
-impl Strict {
-    fn count(&self, trick: &str) -> u64 {
-        self.app
-            .get_or(Counter::create_id(trick), Counter::default)
-            .unwrap()
-            .count
-    }
-}
-
-fn strict_system() -> System {
-    System::new([vec![Node::app::<DogSchool>(), Node::process::<Strict>()]]).unwrap()
 }
 
 fn file_env(dir: &tempfile::TempDir) -> Env {
@@ -73,22 +43,6 @@ fn file_env(dir: &tempfile::TempDir) -> Env {
         ("PERSISTENCE_MODULE", "sqlite"),
         ("SQLITE_DBNAME", db.as_str()),
     ])
-}
-
-fn school_on(env: &Env) -> DogSchool {
-    let app = ApplicationBuilder::new("DogSchool")
-        .without_process_env()
-        .vars(env_pairs(env))
-        .build()
-        .unwrap();
-    DogSchool::from_application(app).unwrap()
-}
-
-fn env_pairs(env: &Env) -> Vec<(String, String)> {
-    ["PERSISTENCE_MODULE", "SQLITE_DBNAME"]
-        .iter()
-        .filter_map(|k| env.get(k).map(|v| ((*k).to_owned(), v.to_owned())))
-        .collect()
 }
 
 fn last_id(school: &DogSchool) -> u64 {
@@ -181,159 +135,6 @@ fn start_twice_get_before_start_and_restart() {
         1
     );
     multi.stop().unwrap();
-}
-
-#[test]
-fn both_runners_catch_up_with_a_backlog_at_start() {
-    for multi in [false, true] {
-        let dir = tempfile::tempdir().unwrap();
-        let env = file_env(&dir);
-        let school = school_on(&env);
-        let dog = school.register_dog("Milly").unwrap();
-        for _ in 0..3 {
-            school.add_trick(dog, "roll over").unwrap();
-        }
-        let last = last_id(&school);
-        let counters = if multi {
-            let runner = MultiThreadedRunner::with_env(tutorial::system().unwrap(), env);
-            runner.start().unwrap();
-            runner
-                .wait::<Counters>(DogSchool::NAME, last, WAIT)
-                .unwrap();
-            let c = runner
-                .get::<Counters>()
-                .unwrap()
-                .get_count("roll over")
-                .unwrap();
-            runner.stop().unwrap();
-            c
-        } else {
-            let runner = SingleThreadedRunner::with_env(tutorial::system().unwrap(), env);
-            runner.start().unwrap();
-            runner
-                .wait::<Counters>(DogSchool::NAME, last, Duration::ZERO)
-                .unwrap();
-            let c = runner
-                .get::<Counters>()
-                .unwrap()
-                .get_count("roll over")
-                .unwrap();
-            runner.stop().unwrap();
-            c
-        };
-        assert_eq!(counters, 3, "multi={multi}: processed without a new save");
-    }
-}
-
-#[test]
-fn single_threaded_errors_reach_the_caller_and_retry_on_the_next_save() {
-    let trick = format!("poison-{}", Uuid::new_v4());
-    POISON.lock().unwrap().insert(trick.clone());
-    let runner = SingleThreadedRunner::with_env(strict_system(), Env::new(""));
-    runner.start().unwrap();
-    let school = runner.get::<DogSchool>().unwrap();
-    let strict = runner.get::<Strict>().unwrap();
-    let dog = school.register_dog("Rex").unwrap();
-    let e = school.add_trick(dog, &trick).unwrap_err();
-    assert!(
-        matches!(e, Error::Processing { ref leader, .. } if leader == "DogSchool"),
-        "{e}"
-    );
-    assert!(e.to_string().contains("cannot count"), "{e}");
-    assert_eq!(
-        school.get_dog(dog).unwrap().1,
-        std::slice::from_ref(&trick),
-        "the leader's event is recorded"
-    );
-    let tracked = strict
-        .application()
-        .recorder()
-        .max_tracking_id("DogSchool")
-        .unwrap();
-    assert_eq!(tracked, Some(1), "tracking stops before the poison event");
-    POISON.lock().unwrap().remove(&trick);
-    school.add_trick(dog, "sit").unwrap();
-    assert_eq!(
-        (strict.count(&trick), strict.count("sit")),
-        (1, 1),
-        "processed once after the fix"
-    );
-    runner.stop().unwrap();
-}
-
-#[test]
-fn multi_threaded_errors_stop_the_runner_and_the_fix_processes_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let env = file_env(&dir);
-    let trick = format!("poison-{}", Uuid::new_v4());
-    POISON.lock().unwrap().insert(trick.clone());
-    let runner = MultiThreadedRunner::with_env(strict_system(), env.clone());
-    runner.start().unwrap();
-    let school = runner.get::<DogSchool>().unwrap();
-    let dog = school.register_dog("Rex").unwrap();
-    school.add_trick(dog, &trick).unwrap();
-    let e = runner.watch_for_errors(WAIT).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Processing {
-                notification_id: 2,
-                ..
-            }
-        ),
-        "{e}"
-    );
-    assert!(
-        matches!(runner.get::<DogSchool>(), Err(Error::RunnerNotStarted)),
-        "stopped by the error"
-    );
-    runner.stop().unwrap();
-
-    POISON.lock().unwrap().remove(&trick);
-    runner.start().unwrap();
-    runner.wait::<Strict>(DogSchool::NAME, 2, WAIT).unwrap();
-    assert!(runner.watch_for_errors(Duration::from_millis(50)).is_ok());
-    let strict = runner.get::<Strict>().unwrap();
-    assert_eq!(strict.count(&trick), 1);
-    runner.stop().unwrap();
-
-    // A broken policy surfaces from stop() too.
-    let trick2 = format!("poison-{}", Uuid::new_v4());
-    POISON.lock().unwrap().insert(trick2.clone());
-    runner.start().unwrap();
-    let school = runner.get::<DogSchool>().unwrap();
-    school.add_trick(dog, &trick2).unwrap();
-    let deadline = std::time::Instant::now() + WAIT;
-    while !runner.has_errored() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let err = runner.stop().unwrap_err();
-    assert!(err.to_string().contains("cannot count"), "{err}");
-    POISON.lock().unwrap().remove(&trick2);
-}
-
-#[test]
-fn competing_follower_instances_process_each_event_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let env = file_env(&dir);
-    let a = MultiThreadedRunner::with_env(tutorial::system().unwrap(), env.clone());
-    let b = MultiThreadedRunner::with_env(tutorial::system().unwrap(), env.clone());
-    a.start().unwrap();
-    b.start().unwrap();
-    let school = a.get::<DogSchool>().unwrap();
-    let dog = school.register_dog("Scrappy").unwrap();
-    for _ in 0..30 {
-        school.add_trick(dog, "fetch").unwrap();
-    }
-    let last = last_id(&school);
-    a.wait::<Counters>(DogSchool::NAME, last, WAIT).unwrap();
-    b.wait::<Counters>(DogSchool::NAME, last, WAIT).unwrap();
-    assert_eq!(a.get::<Counters>().unwrap().get_count("fetch").unwrap(), 30);
-    assert!(
-        a.watch_for_errors(Duration::ZERO).is_ok() && b.watch_for_errors(Duration::ZERO).is_ok()
-    );
-    a.stop().unwrap();
-    b.stop().unwrap();
 }
 
 const CHILD: &str = "ES_TEST_LEADER_CHILD_ENV";

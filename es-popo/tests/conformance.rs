@@ -33,3 +33,29 @@ mod boxed {
     }
     es_testkit::all_recorder_tests!(make, gap_free);
 }
+
+/// New in-memory storage: each application name opens the same recorders every time, as a
+/// durable backend would, until the storage is dropped.
+fn storage() -> es_testkit::apps::Open {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use es_core::{Env, Recorders};
+    use es_popo::PopoAggregateRecorder;
+
+    type Pair = (Arc<PopoProcessRecorder>, Arc<PopoAggregateRecorder>);
+    let apps: Mutex<HashMap<String, Pair>> = Mutex::default();
+    Arc::new(move |env: &Env, snapshots: bool| {
+        let mut apps = apps.lock().unwrap();
+        let (events, snaps) = apps.entry(env.name().to_owned()).or_default().clone();
+        let recorders = Recorders::new(events);
+        Ok(if snapshots {
+            recorders.with_snapshots(snaps)
+        } else {
+            recorders
+        })
+    })
+}
+
+es_testkit::application_tests!(storage);
+es_testkit::system_tests!(storage);

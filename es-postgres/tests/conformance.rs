@@ -39,3 +39,38 @@ mod boxed {
     }
     es_testkit::application_recorder_tests!(make_boxed; if server());
 }
+
+/// A fresh schema per storage, left for the kit's application and system suites to fill; it is
+/// dropped with the last application on it (the opener holds the guard).
+fn storage() -> es_testkit::apps::Open {
+    let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
+    config.schema = format!("apps_{}", Uuid::new_v4().simple());
+    let schema = std::sync::Arc::new(Schema {
+        config: config.clone(),
+    });
+    std::sync::Arc::new(move |env: &Env, snapshots: bool| {
+        let _keep = &schema;
+        let env = env
+            .clone()
+            .with("POSTGRES_SCHEMA", schema.config.schema.clone())
+            .with("POSTGRES_POOL_SIZE", "2")
+            .with("POSTGRES_MAX_OVERFLOW", "2");
+        es_postgres::open(&env.with_all(process_postgres_vars()), snapshots)
+    })
+}
+
+/// The `POSTGRES_*` settings of the process environment, except the schema and pool sizes.
+fn process_postgres_vars() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| {
+            k.starts_with("POSTGRES_")
+                && !matches!(
+                    k.as_str(),
+                    "POSTGRES_SCHEMA" | "POSTGRES_POOL_SIZE" | "POSTGRES_MAX_OVERFLOW"
+                )
+        })
+        .collect()
+}
+
+es_testkit::application_tests!(storage; if server());
+es_testkit::system_tests!(storage; if server());

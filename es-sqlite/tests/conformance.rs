@@ -76,3 +76,54 @@ mod by_type {
         es_testkit::tracking_recorder_tests!(make);
     }
 }
+
+/// The kit's application and system suites on a temporary file, and on a named shared-cache
+/// memory database (the system suite needs a database that several openings share, so not on
+/// `:memory:`, which is private to each opening).
+mod applications_and_systems {
+    use std::sync::Arc;
+
+    use es_core::Env;
+    use es_testkit::apps::Open;
+
+    fn on(dbname: String, keep: Option<tempfile::TempDir>) -> Open {
+        Arc::new(move |env: &Env, snapshots: bool| {
+            let _keep = &keep;
+            es_sqlite::open(
+                &env.clone().with("SQLITE_DBNAME", dbname.clone()),
+                snapshots,
+            )
+        })
+    }
+
+    mod file {
+        use super::*;
+        fn storage() -> Open {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("apps.db").to_string_lossy().into_owned();
+            on(path, Some(dir))
+        }
+        es_testkit::application_tests!(storage);
+        es_testkit::system_tests!(storage);
+    }
+
+    mod shared_memory {
+        use super::*;
+        fn storage() -> Open {
+            on(
+                format!("file:{}?mode=memory&cache=shared", super::super::app()),
+                None,
+            )
+        }
+        es_testkit::application_tests!(storage);
+        es_testkit::system_tests!(storage);
+    }
+
+    mod memory {
+        use super::*;
+        fn storage() -> Open {
+            on(":memory:".to_owned(), None)
+        }
+        es_testkit::application_tests!(storage);
+    }
+}

@@ -8,10 +8,7 @@ use crate::run::run_ops;
 use crate::strategies::Level;
 use crate::support::event;
 
-const REGRESSIONS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/proptest-regressions/aggregate.txt"
-);
+const REGRESSIONS: &str = "aggregate";
 
 /// Python `test_insert_and_select`: inserts, duplicates (stored, and within one batch) that
 /// write nothing, ordered selects with `gt`, `lte`, `desc` and `limit`, and version 0.

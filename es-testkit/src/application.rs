@@ -9,12 +9,9 @@ use es_core::{ApplicationRecorder, Notification, NotificationQuery, Uuid};
 use crate::model::{Target, execute};
 use crate::run::run_ops;
 use crate::strategies::Level;
-use crate::support::{event, ids};
+use crate::support::{event, ids, next_ids};
 
-const REGRESSIONS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/proptest-regressions/application.txt"
-);
+const REGRESSIONS: &str = "application";
 
 fn select<R: ApplicationRecorder + ?Sized>(r: &R, q: &NotificationQuery) -> Vec<u64> {
     ids(&r.select_notifications(q).unwrap())
@@ -127,12 +124,6 @@ pub fn model_based_gap_free<R: ApplicationRecorder>(make: &dyn Fn() -> R) {
     });
 }
 
-fn next_n<I: Iterator<Item = es_core::Result<Notification>>>(it: &mut I, n: usize) -> Vec<u64> {
-    (0..n)
-        .map(|_| it.next().expect("subscription ended early").unwrap().id)
-        .collect()
-}
-
 /// Python `optional_test_insert_subscribe`: a subscription yields what exists after `gt`, then
 /// what is inserted later, in order; stopping ends it, also before the first `next`; the topic
 /// filter applies.
@@ -144,10 +135,10 @@ pub fn subscribe_catches_up_then_follows<R: ApplicationRecorder>(make: &dyn Fn()
         .insert_events(&[event(id, 1, "topic1"), event(id, 2, "topic2")])
         .unwrap();
     let mut sub = r.subscribe(max0, &[]).unwrap();
-    assert_eq!(next_n(&mut sub, 2), a, "catches up");
+    assert_eq!(next_ids(&mut sub, 2, "catching up"), a, "catches up");
     let b = r.insert_events(&[event(id, 3, "topic3")]).unwrap();
     assert_eq!(
-        next_n(&mut sub, 1),
+        next_ids(&mut sub, 1, "a later insert"),
         b,
         "the same live subscription yields later inserts"
     );
@@ -155,7 +146,7 @@ pub fn subscribe_catches_up_then_follows<R: ApplicationRecorder>(make: &dyn Fn()
     assert!(sub.next().is_none(), "stop ends the iteration");
 
     let mut sub = r.subscribe(Some(a[1]), &[]).unwrap();
-    assert_eq!(next_n(&mut sub, 1), b);
+    assert_eq!(next_ids(&mut sub, 1, "after a given id"), b);
     sub.stop();
 
     let sub = r.subscribe(max0, &[]).unwrap();
@@ -163,11 +154,15 @@ pub fn subscribe_catches_up_then_follows<R: ApplicationRecorder>(make: &dyn Fn()
     assert_eq!(sub.count(), 0, "stopped before iterating yields nothing");
 
     let mut sub = r.subscribe(max0, &["topic3".to_owned()]).unwrap();
-    assert_eq!(next_n(&mut sub, 1), b, "only the subscribed topic");
+    assert_eq!(
+        next_ids(&mut sub, 1, "the subscribed topic"),
+        b,
+        "only the subscribed topic"
+    );
     let c = r
         .insert_events(&[event(id, 4, "topic1"), event(id, 5, "topic3")])
         .unwrap();
-    assert_eq!(next_n(&mut sub, 1), [c[1]]);
+    assert_eq!(next_ids(&mut sub, 1, "the subscribed topic, live"), [c[1]]);
 }
 
 /// A subscription blocked waiting for new notifications returns `None` promptly when another

@@ -12,7 +12,7 @@ use es_core::{
     Tracking, Uuid,
 };
 
-use crate::support::{event, read_all_after};
+use crate::support::{assert_same_ids, deadline, event, read_all_after};
 use crate::tracking::upstream;
 
 /// Threads racing in each property.
@@ -72,14 +72,17 @@ pub fn racing_writers_one_winner<R: AggregateRecorder>(make: &dyn Fn() -> R) {
 /// Python's non-interleaving case, widened: threads insert batches at once; each call's ids are
 /// contiguous, no id is given twice, and the log holds each batch as one block in input order.
 pub fn non_interleaving_batches<R: ApplicationRecorder>(make: &dyn Fn() -> R) {
-    const BATCHES: usize = 10;
+    // Several writers per core and enough work that they run at once or are preempted
+    // mid-batch, so that a recorder taking ids one event at a time interleaves.
+    const WRITERS: usize = 8;
+    const BATCHES: usize = 20;
     const BATCH: u64 = 100;
     let r = make();
     let before = r.max_notification_id().unwrap();
-    let barrier = Barrier::new(THREADS);
+    let barrier = Barrier::new(WRITERS);
     let calls = Mutex::new(Vec::new());
     thread::scope(|s| {
-        for _ in 0..THREADS {
+        for _ in 0..WRITERS {
             let (r, barrier, calls) = (&r, &barrier, &calls);
             s.spawn(move || {
                 barrier.wait();
@@ -172,6 +175,9 @@ pub fn tailing_readers_never_go_back<R: ApplicationRecorder>(make: &dyn Fn() -> 
             }
             seen
         });
+        // Let the subscriber catch up with the empty backlog and block: from here on it is
+        // only woken (or polling), never catching up in one read.
+        thread::sleep(Duration::from_millis(20));
         let writers: Vec<_> = (0..THREADS)
             .map(|w| {
                 let (r, committed) = (&r, &committed);
@@ -193,7 +199,7 @@ pub fn tailing_readers_never_go_back<R: ApplicationRecorder>(make: &dyn Fn() -> 
             w.join().unwrap();
         }
         done.store(true, Ordering::SeqCst);
-        let watchdog_deadline = Instant::now() + Duration::from_secs(10);
+        let watchdog_deadline = Instant::now() + deadline();
         while !subscriber.is_finished() && Instant::now() < watchdog_deadline {
             thread::sleep(Duration::from_millis(5));
         }
@@ -204,21 +210,14 @@ pub fn tailing_readers_never_go_back<R: ApplicationRecorder>(make: &dyn Fn() -> 
     let committed: Vec<u64> = committed.into_inner().unwrap().into_iter().collect();
     assert_eq!(committed.len(), total);
     for seen in polled {
-        assert_eq!(
-            seen, committed,
-            "a polling reader missed or repeated notifications"
-        );
+        assert_same_ids(&committed, &seen, "a polling reader");
     }
-    assert_eq!(
-        subscribed, committed,
-        "the subscriber missed or repeated notifications"
-    );
+    assert_same_ids(&committed, &subscribed, "the subscriber");
 }
 
-/// Follower instances compete to process the same upstream positions, each taking
-/// `max_tracking_id + 1` and recording an event of its own with the tracking record: every
-/// position is processed exactly once (its event stored once), losers get a tracking conflict,
-/// and tracking ends at the last position.
+/// Follower instances compete to process the same upstream positions: each walks every
+/// position in order, recording an event of its own with the tracking record of the position. Every position is processed exactly once (its event stored once),
+/// losers get a tracking conflict, and tracking ends at the last position.
 pub fn competing_followers_process_once<R: ProcessRecorder>(make: &dyn Fn() -> R) {
     const POSITIONS: u64 = 60;
     let r = make();
@@ -232,11 +231,7 @@ pub fn competing_followers_process_once<R: ProcessRecorder>(make: &dyn Fn() -> R
             s.spawn(move || {
                 let me = Uuid::new_v4();
                 barrier.wait();
-                loop {
-                    let p = r.max_tracking_id(up).unwrap().unwrap_or(0) + 1;
-                    if p > POSITIONS {
-                        return;
-                    }
+                for p in 1..=POSITIONS {
                     let e = event(me, p, "Processed.Position");
                     match r.insert_events_with_tracking(&[e], &Tracking::new(up.clone(), p)) {
                         Ok(ids) => wins.lock().unwrap().push((p, me, ids)),
@@ -312,8 +307,8 @@ pub fn tail_while_another_process_writes<R: ApplicationRecorder>(
                 .unwrap();
         }
         assert!(child.wait().unwrap().success(), "the child writer failed");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !tail.is_finished() && Instant::now() < deadline {
+        let until = Instant::now() + deadline() * 2;
+        while !tail.is_finished() && Instant::now() < until {
             thread::sleep(Duration::from_millis(10));
         }
         stop.stop();
@@ -326,8 +321,9 @@ pub fn tail_while_another_process_writes<R: ApplicationRecorder>(
     if gap_free {
         assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "gap in {ids:?}");
     }
-    assert_eq!(
-        tailed, ids,
-        "the subscription saw every event once, in order"
+    assert_same_ids(
+        &ids,
+        &tailed,
+        "the subscription tailing two processes' writes",
     );
 }

@@ -9,10 +9,7 @@ use crate::strategies::Level;
 use crate::support::event;
 use crate::tracking::upstream;
 
-const REGRESSIONS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/proptest-regressions/process.txt"
-);
+const REGRESSIONS: &str = "process";
 
 /// Python `test_insert_select`: events and tracking commit together; a version conflict rolls the
 /// tracking record back, a tracking conflict rolls the events back.

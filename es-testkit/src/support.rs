@@ -1,10 +1,15 @@
 //! Small helpers shared by the properties.
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use es_core::{
-    AggregateRecorder, ApplicationRecorder, Error, Notification, NotificationQuery, StoredEvent,
-    TimeoutKind, Uuid,
+    AggregateRecorder, ApplicationRecorder, Error, Notification, NotificationQuery, StopHandle,
+    StoredEvent, Subscription, TimeoutKind, Uuid,
 };
 
 /// An event of `originator_id` at `version` with `topic` and a state naming both.
@@ -70,4 +75,149 @@ pub fn read_all_after<R: ApplicationRecorder + ?Sized>(
 /// The ids of `notifications`.
 pub fn ids(notifications: &[Notification]) -> Vec<u64> {
     notifications.iter().map(|n| n.id).collect()
+}
+
+/// A deadline set by [`set_deadline`], in milliseconds; 0 when none is.
+static DEADLINE_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Sets [`deadline`] for the rest of this process, over `ES_TESTKIT_DEADLINE` (the kit's own
+/// negative controls shorten it, so that a recorder that never wakes is caught fast).
+pub fn set_deadline(deadline: Duration) {
+    let ms = u64::try_from(deadline.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    DEADLINE_MS.store(ms, Ordering::Relaxed);
+}
+
+/// How long a kit property waits for anything (a notification, a tracking record, readers to
+/// catch up) before it fails saying what it waited for: `ES_TESTKIT_DEADLINE` seconds (raise it
+/// for a slow server), 10 by default. No kit property waits without one.
+pub fn deadline() -> Duration {
+    let set = DEADLINE_MS.load(Ordering::Relaxed);
+    if set > 0 {
+        return Duration::from_millis(set);
+    }
+    std::env::var("ES_TESTKIT_DEADLINE")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(Duration::from_secs(10), Duration::from_secs_f64)
+}
+
+/// Stops a subscription that is still running after [`deadline`], so that a property blocked
+/// in `next()` gets `None` and fails with a message instead of hanging. Dropping the watchdog
+/// dismisses it.
+#[derive(Debug)]
+pub struct Watchdog {
+    dismiss: Option<mpsc::Sender<()>>,
+    fired: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    /// Watches the subscription of `handle`.
+    pub fn new(handle: StopHandle) -> Self {
+        let (dismiss, dismissed) = mpsc::channel::<()>();
+        let fired = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&fired);
+        let wait = deadline();
+        thread::spawn(move || {
+            if let Err(RecvTimeoutError::Timeout) = dismissed.recv_timeout(wait) {
+                flag.store(true, Ordering::SeqCst);
+                handle.stop();
+            }
+        });
+        Self {
+            dismiss: Some(dismiss),
+            fired,
+        }
+    }
+
+    /// True once the deadline passed and the subscription was stopped.
+    pub fn fired(&self) -> bool {
+        self.fired.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        drop(self.dismiss.take());
+    }
+}
+
+/// The next `n` ids of `sub`, or a panic that says what was awaited and what came, when the
+/// subscription ends or [`deadline`] passes first.
+pub fn next_ids(sub: &mut Subscription, n: usize, what: &str) -> Vec<u64> {
+    let watchdog = Watchdog::new(sub.stop_handle());
+    let mut got = Vec::with_capacity(n);
+    while got.len() < n {
+        match sub.next() {
+            Some(Ok(notification)) => got.push(notification.id),
+            Some(Err(e)) => panic!("{what}: the subscription failed after {got:?}: {e}"),
+            None if watchdog.fired() => panic!(
+                "{what}: waited {:?} (ES_TESTKIT_DEADLINE) for {n} notifications, got {got:?}",
+                deadline()
+            ),
+            None => panic!("{what}: the subscription ended after {got:?}, {n} expected"),
+        }
+    }
+    got
+}
+
+/// What differs between the `expected` and the `got` sequences of notification ids, for
+/// failure messages: the ids missing, duplicated, unexpected and out of order (at most ten of
+/// each, with counts), never whole vectors. Empty when they are equal.
+pub fn id_report(expected: &[u64], got: &[u64]) -> String {
+    if expected == got {
+        return String::new();
+    }
+    fn some(ids: &[u64]) -> String {
+        let shown: Vec<String> = ids.iter().take(10).map(u64::to_string).collect();
+        let more = ids.len().saturating_sub(10);
+        match more {
+            0 => format!("{} [{}]", ids.len(), shown.join(", ")),
+            _ => format!("{} [{}, ... {more} more]", ids.len(), shown.join(", ")),
+        }
+    }
+    let want: BTreeSet<u64> = expected.iter().copied().collect();
+    let mut seen = BTreeSet::new();
+    let (mut duplicated, mut unexpected) = (Vec::new(), Vec::new());
+    for &id in got {
+        if !seen.insert(id) {
+            duplicated.push(id);
+        } else if !want.contains(&id) {
+            unexpected.push(id);
+        }
+    }
+    let missing: Vec<u64> = expected
+        .iter()
+        .copied()
+        .filter(|id| !seen.contains(id))
+        .collect();
+    let late: Vec<u64> = got
+        .windows(2)
+        .filter(|w| w[1] <= w[0])
+        .map(|w| w[1])
+        .collect();
+    let mut parts = vec![format!(
+        "expected {} ids, got {}",
+        expected.len(),
+        got.len()
+    )];
+    for (name, ids) in [
+        ("missing", missing),
+        ("duplicated", duplicated),
+        ("unexpected", unexpected),
+        ("late (after a higher id)", late),
+    ] {
+        if !ids.is_empty() {
+            parts.push(format!("{name}: {}", some(&ids)));
+        }
+    }
+    parts.join("; ")
+}
+
+/// Panics with `what` and an [`id_report`] unless `got` equals `expected`.
+pub fn assert_same_ids(expected: &[u64], got: &[u64], what: &str) {
+    let report = id_report(expected, got);
+    assert!(report.is_empty(), "{what}: {report}");
 }

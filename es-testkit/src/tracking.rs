@@ -9,11 +9,9 @@ use es_core::{Error, StopHandle, TimeoutKind, Tracking, TrackingRecorder, Uuid};
 use crate::model::{Target, execute};
 use crate::run::run_ops;
 use crate::strategies::Level;
+use crate::support::deadline;
 
-const REGRESSIONS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/proptest-regressions/tracking.txt"
-);
+const REGRESSIONS: &str = "tracking";
 
 /// A fresh upstream application name, so properties never collide in a shared store.
 pub(crate) fn upstream(label: &str) -> String {
@@ -91,20 +89,18 @@ pub fn wait<R: TrackingRecorder>(make: &dyn Fn() -> R) {
     assert!(is_wait_timeout(&e), "{e}");
     let interrupt = StopHandle::new();
     interrupt.stop();
-    let e = r
-        .wait(&up, 22, Duration::from_secs(10), Some(&interrupt))
-        .unwrap_err();
+    let e = r.wait(&up, 22, deadline(), Some(&interrupt)).unwrap_err();
     assert!(matches!(e, Error::WaitInterrupted), "{e}");
 
     thread::scope(|s| {
-        let waiter = s.spawn(|| r.wait(&up, 22, Duration::from_secs(30), None));
+        let waiter = s.spawn(|| r.wait(&up, 22, deadline(), None));
         thread::sleep(Duration::from_millis(20));
         r.insert_tracking(&Tracking::new(up.clone(), 22)).unwrap();
         waiter.join().unwrap().unwrap();
     });
     let interrupt = StopHandle::new();
     thread::scope(|s| {
-        let waiter = s.spawn(|| r.wait(&up, 99, Duration::from_secs(30), Some(&interrupt)));
+        let waiter = s.spawn(|| r.wait(&up, 99, deadline(), Some(&interrupt)));
         thread::sleep(Duration::from_millis(20));
         interrupt.stop();
         let e = waiter.join().unwrap().unwrap_err();

@@ -1,29 +1,19 @@
-//! The kit can fail: deliberately broken recorders, and the properties that must catch each.
+//! [`Broken`]: the in-memory recorder with one flaw, each a contract violation a real backend
+//! could make.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::panic::{UnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use es_core::{
     AggregateRecorder, ApplicationRecorder, Error, EventQuery, Notification, NotificationId,
-    NotificationQuery, ProcessRecorder, Result, StoredEvent, Subscription, Tracking,
+    NotificationQuery, ProcessRecorder, Result, StopHandle, StoredEvent, Subscription, Tracking,
     TrackingRecorder, Uuid,
 };
 use es_popo::PopoProcessRecorder;
-use es_testkit::{aggregate, application, concurrent, process, tracking};
 
-fn assert_caught(property: impl FnOnce() + UnwindSafe) {
-    assert!(
-        catch_unwind(property).is_err(),
-        "the property passed a broken recorder"
-    );
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Flaw {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flaw {
     /// Inserts a batch event by event, so a conflict leaves the events before it written.
     HalfBatch,
     /// Accepts a tracking id lower than the recorded one (rejects only equal ids).
@@ -34,18 +24,43 @@ enum Flaw {
     GenericConflict,
     /// Writes the events even when the tracking record conflicts.
     LeakyProcess,
+    /// Drops the last byte of every state it reads back.
+    LossyState,
+    /// Returns an id for an empty insert.
+    PhantomId,
+    /// Skips a notification id before every batch (a hidden event takes it).
+    Gappy,
+    /// Subscriptions catch up once and are never woken again.
+    DeafSubscription,
+    /// Subscriptions ignore their topic filter.
+    TopicBlind,
+    /// Subscriptions skip the backlog: they start at the log's end, whatever they were asked.
+    TailOnly,
+    /// `select_events` ignores the lower bound (`gt`).
+    IgnoresGt,
+    /// Records the events of a process insert and drops its tracking record.
+    ForgetsTracking,
+    /// `wait` returns at once, recorded or not.
+    ImpatientWait,
+    /// `has_tracking_id` is true only above the recorded id, not at it.
+    StrictHasTracking,
+    /// Records events with any tracking record, increasing or not.
+    NoTrackingCheck,
 }
+
+/// The topic of [`Flaw::Gappy`]'s hidden events.
+const HIDDEN: &str = "Broken.Hidden";
 
 /// The in-memory recorder with one flaw.
 #[derive(Debug)]
-struct Broken {
+pub(crate) struct Broken {
     inner: PopoProcessRecorder,
     flaw: Flaw,
     lax: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Broken {
-    fn new(flaw: Flaw) -> Self {
+    pub(crate) fn new(flaw: Flaw) -> Self {
         Self {
             inner: PopoProcessRecorder::new(),
             flaw,
@@ -68,12 +83,31 @@ impl AggregateRecorder for Broken {
                 Error::VersionConflict { source } => Error::Integrity { source },
                 other => other,
             }),
+            Flaw::PhantomId if events.is_empty() => Ok(vec![1]),
+            Flaw::Gappy if !events.is_empty() => {
+                let hidden = StoredEvent::new(Uuid::new_v4(), 1, HIDDEN, Vec::new());
+                self.inner.insert_events(&[hidden])?;
+                self.inner.insert_events(events)
+            }
             _ => self.inner.insert_events(events),
         }
     }
 
     fn select_events(&self, originator_id: Uuid, query: &EventQuery) -> Result<Vec<StoredEvent>> {
-        self.inner.select_events(originator_id, query)
+        let mut events = match self.flaw {
+            Flaw::IgnoresGt => {
+                let mut all = *query;
+                all.gt = None;
+                self.inner.select_events(originator_id, &all)?
+            }
+            _ => self.inner.select_events(originator_id, query)?,
+        };
+        if self.flaw == Flaw::LossyState {
+            for e in &mut events {
+                e.state.pop();
+            }
+        }
+        Ok(events)
     }
 }
 
@@ -86,7 +120,15 @@ impl ApplicationRecorder for Broken {
             page.retain(|n| query.admits_topic(&n.topic));
             return Ok(page);
         }
-        self.inner.select_notifications(query)
+        let mut page = self.inner.select_notifications(query)?;
+        match self.flaw {
+            Flaw::LossyState => page.iter_mut().for_each(|n| {
+                n.state.pop();
+            }),
+            Flaw::Gappy => page.retain(|n| n.topic != HIDDEN),
+            _ => {}
+        }
+        Ok(page)
     }
 
     fn max_notification_id(&self) -> Result<Option<NotificationId>> {
@@ -94,7 +136,18 @@ impl ApplicationRecorder for Broken {
     }
 
     fn subscribe(&self, gt: Option<NotificationId>, topics: &[String]) -> Result<Subscription> {
-        self.inner.subscribe(gt, topics)
+        match self.flaw {
+            Flaw::DeafSubscription => {
+                let inner = self.inner.clone();
+                let fetch = move |q: &NotificationQuery| inner.select_notifications(q);
+                Ok(Subscription::new(fetch, gt, topics))
+            }
+            Flaw::TopicBlind => self.inner.subscribe(gt, &[]),
+            Flaw::TailOnly => self
+                .inner
+                .subscribe(self.inner.max_notification_id()?, topics),
+            _ => self.inner.subscribe(gt, topics),
+        }
     }
 }
 
@@ -118,6 +171,33 @@ impl TrackingRecorder for Broken {
         }
         self.inner.max_tracking_id(application_name)
     }
+
+    fn has_tracking_id(
+        &self,
+        application_name: &str,
+        notification_id: NotificationId,
+    ) -> Result<bool> {
+        let max = self.max_tracking_id(application_name)?;
+        Ok(match self.flaw {
+            Flaw::StrictHasTracking => max.is_some_and(|m| m > notification_id),
+            _ => max.is_some_and(|m| m >= notification_id),
+        })
+    }
+
+    fn wait(
+        &self,
+        application_name: &str,
+        notification_id: NotificationId,
+        timeout: Duration,
+        interrupt: Option<&StopHandle>,
+    ) -> Result<()> {
+        match self.flaw {
+            Flaw::ImpatientWait => Ok(()),
+            _ => self
+                .inner
+                .wait(application_name, notification_id, timeout, interrupt),
+        }
+    }
 }
 
 impl ProcessRecorder for Broken {
@@ -127,6 +207,7 @@ impl ProcessRecorder for Broken {
         tracking: &Tracking,
     ) -> Result<Vec<NotificationId>> {
         match self.flaw {
+            Flaw::ForgetsTracking => self.inner.insert_events(events),
             Flaw::LeakyProcess => {
                 let ids = self.inner.insert_events(events)?;
                 self.inner.insert_tracking(tracking)?;
@@ -136,153 +217,20 @@ impl ProcessRecorder for Broken {
                 self.insert_tracking(tracking)?;
                 self.inner.insert_events(events)
             }
+            Flaw::Gappy => {
+                let hidden = StoredEvent::new(Uuid::new_v4(), 1, HIDDEN, Vec::new());
+                self.inner.insert_events(&[hidden])?;
+                self.inner.insert_events_with_tracking(events, tracking)
+            }
+            Flaw::NoTrackingCheck => {
+                let ids = self.inner.insert_events(events)?;
+                let max = self.inner.max_tracking_id(&tracking.application_name)?;
+                if max.is_none_or(|m| m < tracking.notification_id) {
+                    self.inner.insert_tracking(tracking)?;
+                }
+                Ok(ids)
+            }
             _ => self.inner.insert_events_with_tracking(events, tracking),
         }
     }
-}
-
-/// Hands out ids before taking the lock and publishes each event a little later, so ids do not
-/// follow commit order and batches interleave.
-#[derive(Debug, Default)]
-struct OutOfOrder {
-    next: AtomicU64,
-    keys: Mutex<BTreeSet<(Uuid, u64)>>,
-    log: Arc<Mutex<BTreeMap<u64, StoredEvent>>>,
-}
-
-impl AggregateRecorder for OutOfOrder {
-    fn insert_events(&self, events: &[StoredEvent]) -> Result<Vec<NotificationId>> {
-        {
-            let mut keys = self.keys.lock().unwrap();
-            for e in events {
-                if keys.contains(&(e.originator_id, e.originator_version)) {
-                    return Err(Error::version_conflict(
-                        e.originator_id,
-                        e.originator_version,
-                    ));
-                }
-            }
-            keys.extend(
-                events
-                    .iter()
-                    .map(|e| (e.originator_id, e.originator_version)),
-            );
-        }
-        let mut ids = Vec::new();
-        for e in events {
-            let id = self.next.fetch_add(1, Ordering::SeqCst) + 1;
-            thread::sleep(Duration::from_micros(30 * (id % 4)));
-            self.log.lock().unwrap().insert(id, e.clone());
-            ids.push(id);
-        }
-        Ok(ids)
-    }
-
-    fn select_events(&self, originator_id: Uuid, query: &EventQuery) -> Result<Vec<StoredEvent>> {
-        let log = self.log.lock().unwrap();
-        let mut out: Vec<_> = log
-            .values()
-            .filter(|e| e.originator_id == originator_id && query.contains(e.originator_version))
-            .cloned()
-            .collect();
-        out.sort_by_key(|e| e.originator_version);
-        if query.desc {
-            out.reverse();
-        }
-        out.truncate(query.limit.unwrap_or(usize::MAX));
-        Ok(out)
-    }
-}
-
-fn select(log: &Mutex<BTreeMap<u64, StoredEvent>>, q: &NotificationQuery) -> Vec<Notification> {
-    log.lock()
-        .unwrap()
-        .iter()
-        .filter(|(id, e)| q.admits(**id, &e.topic))
-        .take(q.limit)
-        .map(|(id, e)| Notification::new(*id, e.clone()))
-        .collect()
-}
-
-impl ApplicationRecorder for OutOfOrder {
-    fn select_notifications(&self, query: &NotificationQuery) -> Result<Vec<Notification>> {
-        Ok(select(&self.log, query))
-    }
-
-    fn max_notification_id(&self) -> Result<Option<NotificationId>> {
-        Ok(self.log.lock().unwrap().keys().next_back().copied())
-    }
-
-    fn subscribe(&self, gt: Option<NotificationId>, topics: &[String]) -> Result<Subscription> {
-        let log = Arc::clone(&self.log);
-        let fetch = move |q: &NotificationQuery| Ok(select(&log, q));
-        Ok(Subscription::new(fetch, gt, topics).polling(Duration::from_millis(2)))
-    }
-}
-
-fn half_batch() -> Broken {
-    Broken::new(Flaw::HalfBatch)
-}
-fn lax_tracking() -> Broken {
-    Broken::new(Flaw::LaxTracking)
-}
-fn limit_before_topics() -> Broken {
-    Broken::new(Flaw::LimitBeforeTopics)
-}
-fn generic_conflict() -> Broken {
-    Broken::new(Flaw::GenericConflict)
-}
-fn leaky_process() -> Broken {
-    Broken::new(Flaw::LeakyProcess)
-}
-
-#[test]
-fn half_written_batches_are_caught() {
-    assert_caught(|| aggregate::insert_and_select(&half_batch));
-    assert_caught(|| aggregate::model_based(&half_batch));
-    assert_caught(|| application::model_based(&half_batch));
-}
-
-#[test]
-fn out_of_commit_order_ids_are_caught() {
-    assert_caught(|| concurrent::tailing_readers_never_go_back(&OutOfOrder::default));
-    assert_caught(|| concurrent::non_interleaving_batches(&OutOfOrder::default));
-}
-
-#[test]
-fn lower_tracking_ids_are_caught() {
-    assert_caught(|| tracking::insert_tracking(&lax_tracking));
-    assert_caught(|| tracking::model_based(&lax_tracking));
-    assert_caught(|| process::raises_when_lower_inserted_later(&lax_tracking));
-    assert_caught(|| process::model_based(&lax_tracking));
-}
-
-#[test]
-fn a_limit_before_the_topic_filter_is_caught() {
-    assert_caught(|| application::insert_select(&limit_before_topics));
-    assert_caught(|| application::model_based(&limit_before_topics));
-}
-
-#[test]
-fn conflicts_of_the_wrong_kind_are_caught() {
-    assert_caught(|| concurrent::racing_writers_one_winner(&generic_conflict));
-    assert_caught(|| aggregate::insert_and_select(&generic_conflict));
-    assert_caught(|| aggregate::model_based(&generic_conflict));
-}
-
-#[test]
-fn events_written_despite_a_tracking_conflict_are_caught() {
-    assert_caught(|| process::insert_select(&leaky_process));
-    assert_caught(|| process::model_based(&leaky_process));
-}
-
-#[test]
-fn the_correct_recorder_passes_the_same_properties() {
-    let make = PopoProcessRecorder::new;
-    aggregate::insert_and_select(&make);
-    application::insert_select(&make);
-    tracking::insert_tracking(&make);
-    process::insert_select(&make);
-    concurrent::racing_writers_one_winner(&make);
-    concurrent::tailing_readers_never_go_back(&make);
 }

@@ -1,0 +1,251 @@
+//! The macros that expand the suites into one `#[test]` per property at the call site.
+//!
+//! Options are literal tokens after the factory: `gap_free` (the backend's notification ids
+//! never skip: also check that) and `no_subscribe` (the backend's `subscribe` returns
+//! `NotSupported`: skip exactly the subscription properties, saying so). Any other token is a
+//! compile error, so an option cannot be misspelt into silence.
+
+/// Checks one option token: a compile error for anything but the known options.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __option {
+    (gap_free) => {};
+    (no_subscribe) => {};
+}
+
+/// `$($body)*` when `$want` is among the options.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_option {
+    (gap_free [gap_free $($rest:ident)*] $($body:tt)*) => { $($body)* };
+    (no_subscribe [no_subscribe $($rest:ident)*] $($body:tt)*) => { $($body)* };
+    ($want:ident [$other:ident $($rest:ident)*] $($body:tt)*) => {
+        $crate::__with_option!($want [$($rest)*] $($body)*);
+    };
+    ($want:ident [] $($body:tt)*) => {};
+}
+
+/// `$($body)*` unless `$want` is among the options.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __without_option {
+    (gap_free [gap_free $($rest:ident)*] $($body:tt)*) => {};
+    (no_subscribe [no_subscribe $($rest:ident)*] $($body:tt)*) => {};
+    ($want:ident [$other:ident $($rest:ident)*] $($body:tt)*) => {
+        $crate::__without_option!($want [$($rest)*] $($body)*);
+    };
+    ($want:ident [] $($body:tt)*) => { $($body)* };
+}
+
+/// Expands `name => path` pairs into `#[test]` functions calling `path(&make)`, each first
+/// evaluating the condition and returning early (skipping) when it is false.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests {
+    ($cond:expr, $make:expr; $($name:ident => $path:path),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            if !($cond) {
+                return;
+            }
+            $path(&$make)
+        }
+    )*};
+}
+
+/// Like [`__conformance_tests!`], for subscription properties: with `no_subscribe` among the
+/// options each is an ignored test whose reason says so.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __subscription_tests {
+    ($opts:tt $cond:expr, $make:expr; $($name:ident => $path:path),* $(,)?) => {$(
+        $crate::__with_option!(no_subscribe $opts
+            #[test]
+            #[ignore = "skipped: the backend has no subscriptions (no_subscribe)"]
+            fn $name() {}
+        );
+        $crate::__without_option!(no_subscribe $opts
+            #[test]
+            fn $name() {
+                if !($cond) {
+                    return;
+                }
+                $path(&$make)
+            }
+        );
+    )*};
+}
+
+/// The condition of a suite: `true` when none is given.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __condition {
+    () => {
+        true
+    };
+    ($cond:expr) => {
+        $cond
+    };
+}
+
+/// One `#[test]` per [`AggregateRecorder`](es_core::AggregateRecorder) property, in a module
+/// `aggregate_recorder`. `$make` is a factory (a function or closure) returning a fresh recorder.
+/// A trailing `; if COND` skips every test when `COND` is false (see [`env_or_skip`](crate::env_or_skip)).
+#[macro_export]
+macro_rules! aggregate_recorder_tests {
+    ($make:expr $(; if $cond:expr)?) => {
+        mod aggregate_recorder {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__conformance_tests!($crate::__condition!($($cond)?), $make;
+                insert_and_select => $crate::aggregate::insert_and_select,
+                events_round_trip => $crate::aggregate::events_round_trip,
+                model_based => $crate::aggregate::model_based,
+                racing_writers_one_winner => $crate::concurrent::racing_writers_one_winner,
+            );
+        }
+    };
+}
+
+/// One `#[test]` per [`ApplicationRecorder`](es_core::ApplicationRecorder) property, in a module
+/// `application_recorder`. Options after the factory: `gap_free`, `no_subscribe` (see the
+/// module documentation); a trailing `; if COND` skips when `COND` is false.
+#[macro_export]
+macro_rules! application_recorder_tests {
+    ($make:expr $(, $opt:ident)* $(; if $cond:expr)?) => {
+        $($crate::__option!($opt);)*
+        mod application_recorder {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__conformance_tests!($crate::__condition!($($cond)?), $make;
+                insert_select => $crate::application::insert_select,
+                empty_insert_returns_no_ids => $crate::application::empty_insert_returns_no_ids,
+                model_based => $crate::application::model_based,
+                non_interleaving_batches => $crate::concurrent::non_interleaving_batches,
+                polling_readers_never_go_back => $crate::ordering::polling_readers_never_go_back,
+            );
+            $crate::__subscription_tests!([$($opt)*] $crate::__condition!($($cond)?), $make;
+                subscribe_catches_up_then_follows => $crate::application::subscribe_catches_up_then_follows,
+                subscription_wakes_on_insert_and_stop => $crate::application::subscription_wakes_on_insert_and_stop,
+                tailing_readers_never_go_back => $crate::concurrent::tailing_readers_never_go_back,
+                subscriptions_under_concurrent_writes => $crate::subscriptions::subscriptions_under_concurrent_writes,
+            );
+            $crate::__with_option!(gap_free [$($opt)*]
+                $crate::__conformance_tests!($crate::__condition!($($cond)?), $make;
+                    model_based_gap_free => $crate::application::model_based_gap_free,
+                );
+            );
+        }
+    };
+}
+
+/// One `#[test]` per [`TrackingRecorder`](es_core::TrackingRecorder) property, in a module
+/// `tracking_recorder`; a trailing `; if COND` skips when `COND` is false.
+#[macro_export]
+macro_rules! tracking_recorder_tests {
+    ($make:expr $(; if $cond:expr)?) => {
+        mod tracking_recorder {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__conformance_tests!($crate::__condition!($($cond)?), $make;
+                insert_tracking => $crate::tracking::insert_tracking,
+                wait => $crate::tracking::wait,
+                model_based => $crate::tracking::model_based,
+            );
+        }
+    };
+}
+
+/// One `#[test]` per [`ProcessRecorder`](es_core::ProcessRecorder) property, in a module
+/// `process_recorder`. Option: `gap_free`; a trailing `; if COND` skips when `COND` is false.
+#[macro_export]
+macro_rules! process_recorder_tests {
+    ($make:expr $(, $opt:ident)* $(; if $cond:expr)?) => {
+        $($crate::__option!($opt);)*
+        mod process_recorder {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__conformance_tests!($crate::__condition!($($cond)?), $make;
+                insert_select => $crate::process::insert_select,
+                has_tracking_id => $crate::process::has_tracking_id,
+                raises_when_lower_inserted_later => $crate::process::raises_when_lower_inserted_later,
+                model_based => $crate::process::model_based,
+                competing_followers_process_once => $crate::concurrent::competing_followers_process_once,
+            );
+            $crate::__with_option!(gap_free [$($opt)*]
+                $crate::__conformance_tests!($crate::__condition!($($cond)?), $make;
+                    model_based_gap_free => $crate::process::model_based_gap_free,
+                );
+            );
+        }
+    };
+}
+
+/// Every suite, for a factory of [`ProcessRecorder`](es_core::ProcessRecorder)s (which are
+/// aggregate, application and tracking recorders too). Options after the factory: `gap_free`
+/// (ids never skip) and `no_subscribe` (no subscriptions); a trailing `; if COND` skips every
+/// test when `COND` is false, for example
+/// `; if es_testkit::env_or_skip("POSTGRES_DBNAME").is_some()`.
+///
+/// ```
+/// es_testkit::all_recorder_tests!(es_popo::PopoProcessRecorder::new, gap_free);
+/// # fn main() {}
+/// ```
+///
+/// An option is a literal token; a misspelt one does not compile:
+///
+/// ```compile_fail
+/// es_testkit::all_recorder_tests!(es_popo::PopoProcessRecorder::new, gap_fre);
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! all_recorder_tests {
+    ($make:expr $(, $opt:ident)* $(; if $cond:expr)?) => {
+        $crate::aggregate_recorder_tests!($make $(; if $cond)?);
+        $crate::application_recorder_tests!($make $(, $opt)* $(; if $cond)?);
+        $crate::tracking_recorder_tests!($make $(; if $cond)?);
+        $crate::process_recorder_tests!($make $(, $opt)* $(; if $cond)?);
+    };
+}
+
+/// One `#[test]` per application property ([`apps`](crate::apps)), in a module
+/// `applications`. `$storage` makes a fresh [`Open`](crate::apps::Open): the backend's opener
+/// bound to new storage (a temporary database, a new schema, new in-memory recorders); a
+/// trailing `; if COND` skips when `COND` is false.
+#[macro_export]
+macro_rules! application_tests {
+    ($storage:expr $(; if $cond:expr)?) => {
+        mod applications {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__conformance_tests!($crate::__condition!($($cond)?), $storage;
+                save_get_versions_and_not_found => $crate::apps::save_get_versions_and_not_found,
+                concurrent_writers_get_a_version_conflict_and_can_retry => $crate::apps::concurrent_writers_get_a_version_conflict_and_can_retry,
+                one_save_of_several_aggregates_is_atomic => $crate::apps::one_save_of_several_aggregates_is_atomic,
+                snapshots_are_taken_at_intervals_and_used_on_load => $crate::apps::snapshots_are_taken_at_intervals_and_used_on_load,
+                notification_log_sections_and_reader => $crate::apps::notification_log_sections_and_reader,
+                the_cache_never_returns_state_older_than_the_store => $crate::apps::the_cache_never_returns_state_older_than_the_store,
+                round_trip_with_cipher_and_compression => $crate::apps::round_trip_with_cipher_and_compression,
+            );
+        }
+    };
+}
+
+/// One `#[test]` per system property ([`systems`](crate::systems)), in a module `systems`,
+/// over the same kind of storage factory as [`application_tests!`]; a trailing `; if COND`
+/// skips when `COND` is false.
+#[macro_export]
+macro_rules! system_tests {
+    ($storage:expr $(; if $cond:expr)?) => {
+        mod systems {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__conformance_tests!($crate::__condition!($($cond)?), $storage;
+                the_tutorial_on_both_runners => $crate::systems::the_tutorial_on_both_runners,
+                both_runners_catch_up_with_a_backlog_at_start => $crate::systems::both_runners_catch_up_with_a_backlog_at_start,
+                competing_follower_instances_process_each_event_once => $crate::systems::competing_follower_instances_process_each_event_once,
+                a_poison_event_is_processed_once_after_the_cure => $crate::systems::a_poison_event_is_processed_once_after_the_cure,
+            );
+        }
+    };
+}

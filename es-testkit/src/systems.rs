@@ -1,0 +1,233 @@
+//! The system suite: the Python tutorial's system on both runners, catch-up at start, competing
+//! follower instances, and a poison event, for a factory of the backend's storage.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use es_core::application::Application;
+use es_core::system::{App, AppFactory, MultiThreadedRunner, SingleThreadedRunner};
+use es_core::{Env, Error, Uuid};
+
+use crate::apps::Open;
+use crate::apps::domain::{Dog, DogSchool, POISON, Strict, system};
+use crate::support::deadline;
+
+/// The runners' factory of applications on `open`.
+fn factory(open: &Open) -> AppFactory {
+    let open = Arc::clone(open);
+    Arc::new(move |env: Env| {
+        let recorders = open(&env, false)?;
+        Application::new(env, recorders)
+    })
+}
+
+/// DogSchool on `open`, outside any runner.
+fn school(open: &Open) -> DogSchool {
+    let env = Env::new(DogSchool::NAME);
+    DogSchool(Application::new(env.clone(), open(&env, false).unwrap()).unwrap())
+}
+
+/// The tutorial's `test()` with either runner: three dogs, tricks, and the counts after each
+/// step (3, 2, 1), waiting for the follower instead of sleeping.
+pub fn the_tutorial_on_both_runners(storage: &dyn Fn() -> Open) {
+    let open = storage();
+    let runner = SingleThreadedRunner::new(system(), Env::new(""), factory(&open));
+    runner.start().unwrap();
+    tutorial(
+        &runner.get().unwrap(),
+        &runner.get().unwrap(),
+        "single",
+        &|last| {
+            runner
+                .wait::<Strict>(DogSchool::NAME, last, deadline())
+                .unwrap();
+        },
+    );
+    runner.stop().unwrap();
+    let open = storage();
+    let runner = MultiThreadedRunner::new(system(), Env::new(""), factory(&open));
+    runner.start().unwrap();
+    tutorial(
+        &runner.get().unwrap(),
+        &runner.get().unwrap(),
+        "multi",
+        &|last| {
+            runner
+                .wait::<Strict>(DogSchool::NAME, last, deadline())
+                .unwrap();
+        },
+    );
+    runner.stop().unwrap();
+}
+
+/// The tutorial's steps on a started runner whose `wait` waits for the follower.
+fn tutorial(school: &DogSchool, strict: &Strict, runner: &str, wait: &dyn Fn(u64)) {
+    let dogs: Vec<Uuid> = ["Billy", "Milly", "Scrappy"]
+        .iter()
+        .map(|name| school.register_dog(name).unwrap())
+        .collect();
+    let steps: [(&[usize], &str, [u64; 3]); 3] = [
+        (&[0, 1, 2], "roll over", [3, 0, 0]),
+        (&[0, 1], "fetch ball", [3, 2, 0]),
+        (&[0], "play dead", [3, 2, 1]),
+    ];
+    for (who, trick, counts) in steps {
+        for &d in who {
+            school.add_trick(dogs[d], trick).unwrap();
+        }
+        wait(school.last_id());
+        let got = ["roll over", "fetch ball", "play dead"].map(|t| strict.count(t));
+        assert_eq!(
+            got, counts,
+            "{runner}-threaded runner: counts after adding {trick:?}"
+        );
+    }
+    let billy: Dog = school.0.get(dogs[0]).unwrap();
+    assert_eq!(billy.tricks, ["roll over", "fetch ball", "play dead"]);
+}
+
+/// A runner started after the leader recorded events processes them without a new save.
+pub fn both_runners_catch_up_with_a_backlog_at_start(storage: &dyn Fn() -> Open) {
+    for multi in [false, true] {
+        let open = storage();
+        let school = school(&open);
+        let dog = school.register_dog("Milly").unwrap();
+        let trick = format!("backlog-{}", Uuid::new_v4());
+        for _ in 0..3 {
+            school.add_trick(dog, &trick).unwrap();
+        }
+        let last = school.last_id();
+        let count = if multi {
+            let runner = MultiThreadedRunner::new(system(), Env::new(""), factory(&open));
+            runner.start().unwrap();
+            runner
+                .wait::<Strict>(DogSchool::NAME, last, deadline())
+                .unwrap();
+            let count = runner.get::<Strict>().unwrap().count(&trick);
+            runner.stop().unwrap();
+            count
+        } else {
+            let runner = SingleThreadedRunner::new(system(), Env::new(""), factory(&open));
+            runner.start().unwrap();
+            runner
+                .wait::<Strict>(DogSchool::NAME, last, Duration::ZERO)
+                .unwrap();
+            let count = runner.get::<Strict>().unwrap().count(&trick);
+            runner.stop().unwrap();
+            count
+        };
+        assert_eq!(count, 3, "multi={multi}: the backlog is processed at start");
+    }
+}
+
+/// Two multi-threaded runners on the same storage (two instances of one service): every
+/// event is processed once.
+pub fn competing_follower_instances_process_each_event_once(storage: &dyn Fn() -> Open) {
+    let open = storage();
+    let a = MultiThreadedRunner::new(system(), Env::new(""), factory(&open));
+    let b = MultiThreadedRunner::new(system(), Env::new(""), factory(&open));
+    a.start().unwrap();
+    b.start().unwrap();
+    let school = a.get::<DogSchool>().unwrap();
+    let dog = school.register_dog("Scrappy").unwrap();
+    let trick = format!("fetch-{}", Uuid::new_v4());
+    for _ in 0..30 {
+        school.add_trick(dog, &trick).unwrap();
+    }
+    let last = school.last_id();
+    a.wait::<Strict>(DogSchool::NAME, last, deadline()).unwrap();
+    b.wait::<Strict>(DogSchool::NAME, last, deadline()).unwrap();
+    assert_eq!(a.get::<Strict>().unwrap().count(&trick), 30);
+    assert_eq!(b.get::<Strict>().unwrap().count(&trick), 30);
+    assert!(
+        a.watch_for_errors(Duration::ZERO).is_ok() && b.watch_for_errors(Duration::ZERO).is_ok()
+    );
+    a.stop().unwrap();
+    b.stop().unwrap();
+}
+
+/// A poison event: the single-threaded runner reports the policy's error to the saver (the
+/// leader's event is recorded, tracking stops before it) and processes it once on the next
+/// save after the cure; the multi-threaded runner stops with the error, and processes the
+/// event once after the cure and a restart.
+pub fn a_poison_event_is_processed_once_after_the_cure(storage: &dyn Fn() -> Open) {
+    let trick = format!("poison-{}", Uuid::new_v4());
+    POISON.lock().unwrap().insert(trick.clone());
+    let open = storage();
+    let runner = SingleThreadedRunner::new(system(), Env::new(""), factory(&open));
+    runner.start().unwrap();
+    let school = runner.get::<DogSchool>().unwrap();
+    let strict = runner.get::<Strict>().unwrap();
+    let dog = school.register_dog("Rex").unwrap();
+    let e = school.add_trick(dog, &trick).unwrap_err();
+    assert!(
+        matches!(e, Error::Processing { ref leader, .. } if leader == "DogSchool"),
+        "{e}"
+    );
+    let recorded: Dog = school.0.get(dog).unwrap();
+    assert_eq!(
+        recorded.tricks,
+        std::slice::from_ref(&trick),
+        "the leader's event is recorded"
+    );
+    let tracked = strict
+        .0
+        .recorder()
+        .max_tracking_id(DogSchool::NAME)
+        .unwrap();
+    assert_eq!(
+        tracked,
+        Some(school.last_id() - 1),
+        "tracking stops before the poison event"
+    );
+    POISON.lock().unwrap().remove(&trick);
+    school.add_trick(dog, "sit").unwrap();
+    assert_eq!(
+        (strict.count(&trick), strict.count("sit")),
+        (1, 1),
+        "once after the cure"
+    );
+    runner.stop().unwrap();
+
+    let trick = format!("poison-{}", Uuid::new_v4());
+    POISON.lock().unwrap().insert(trick.clone());
+    let open = storage();
+    let runner = MultiThreadedRunner::new(system(), Env::new(""), factory(&open));
+    runner.start().unwrap();
+    let school = runner.get::<DogSchool>().unwrap();
+    let dog = school.register_dog("Rex").unwrap();
+    school.add_trick(dog, &trick).unwrap();
+    let poisoned = school.last_id();
+    let e = runner.watch_for_errors(deadline()).unwrap_err();
+    assert!(
+        matches!(e, Error::Processing { notification_id, .. } if notification_id == poisoned),
+        "{e}"
+    );
+    assert!(
+        matches!(runner.get::<DogSchool>(), Err(Error::RunnerNotStarted)),
+        "stopped by the error"
+    );
+    runner.stop().unwrap();
+    POISON.lock().unwrap().remove(&trick);
+    runner.start().unwrap();
+    runner
+        .wait::<Strict>(DogSchool::NAME, poisoned, deadline())
+        .unwrap();
+    assert!(runner.watch_for_errors(Duration::from_millis(50)).is_ok());
+    assert_eq!(runner.get::<Strict>().unwrap().count(&trick), 1);
+    // A failing policy surfaces from stop() too.
+    let trick2 = format!("poison-{}", Uuid::new_v4());
+    POISON.lock().unwrap().insert(trick2.clone());
+    runner
+        .get::<DogSchool>()
+        .unwrap()
+        .add_trick(dog, &trick2)
+        .unwrap();
+    let until = Instant::now() + deadline();
+    while !runner.has_errored() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let err = runner.stop().unwrap_err();
+    assert!(err.to_string().contains("cannot count"), "{err}");
+    POISON.lock().unwrap().remove(&trick2);
+}

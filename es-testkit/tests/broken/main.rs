@@ -1,0 +1,391 @@
+//! The kit can fail: for every property, at least one deliberately broken recorder that it
+//! catches, run `KIT_CATCH_RUNS` times (1 by default; `.ci/run` sets 20 and its log shows the
+//! catch counts). The racy flaws (ids before the lock, the subscription's catch-up gap) sleep
+//! nowhere: the properties must catch them by load alone.
+
+mod flaws;
+mod stores;
+
+use std::panic::{RefUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use es_core::{Env, ProcessRecorder, Recorders};
+use es_popo::{PopoAggregateRecorder, PopoProcessRecorder};
+use es_testkit::apps::Open;
+use es_testkit::{
+    aggregate, application, apps, concurrent, ordering, process, subscriptions, support, systems,
+    tracking,
+};
+
+use flaws::{Broken, Flaw};
+use stores::{Ids, PushGap, Unordered};
+
+/// How many times each broken recorder meets each property that must catch it.
+fn runs() -> usize {
+    std::env::var("KIT_CATCH_RUNS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1)
+}
+
+/// Runs `property` [`runs`] times and asserts that it failed every time; prints the count.
+fn caught(what: &str, property: impl Fn() + RefUnwindSafe) {
+    // A recorder that never wakes is caught at the deadline: keep it short here.
+    support::set_deadline(Duration::from_secs(1));
+    let runs = runs();
+    let caught = (0..runs)
+        .filter(|_| catch_unwind(&property).is_err())
+        .count();
+    eprintln!("caught {caught}/{runs}: {what}");
+    assert_eq!(
+        caught, runs,
+        "{what}: the property passed a broken recorder"
+    );
+}
+
+fn broken(flaw: Flaw) -> impl Fn() -> Broken {
+    move || Broken::new(flaw)
+}
+
+#[test]
+fn half_written_batches_are_caught() {
+    let make = broken(Flaw::HalfBatch);
+    caught("aggregate::insert_and_select / HalfBatch", || {
+        aggregate::insert_and_select(&make)
+    });
+    caught("aggregate::model_based / HalfBatch", || {
+        aggregate::model_based(&make)
+    });
+    caught("application::model_based / HalfBatch", || {
+        application::model_based(&make)
+    });
+}
+
+#[test]
+fn conflicts_of_the_wrong_kind_are_caught() {
+    let make = broken(Flaw::GenericConflict);
+    caught(
+        "concurrent::racing_writers_one_winner / GenericConflict",
+        || {
+            concurrent::racing_writers_one_winner(&make);
+        },
+    );
+    caught("aggregate::insert_and_select / GenericConflict", || {
+        aggregate::insert_and_select(&make)
+    });
+    caught("aggregate::model_based / GenericConflict", || {
+        aggregate::model_based(&make)
+    });
+}
+
+#[test]
+fn altered_states_are_caught() {
+    let make = broken(Flaw::LossyState);
+    caught("aggregate::events_round_trip / LossyState", || {
+        aggregate::events_round_trip(&make)
+    });
+    caught("aggregate::model_based / LossyState", || {
+        aggregate::model_based(&make)
+    });
+}
+
+#[test]
+fn a_limit_before_the_topic_filter_is_caught() {
+    let make = broken(Flaw::LimitBeforeTopics);
+    caught("application::insert_select / LimitBeforeTopics", || {
+        application::insert_select(&make)
+    });
+    caught("application::model_based / LimitBeforeTopics", || {
+        application::model_based(&make)
+    });
+}
+
+#[test]
+fn an_id_for_an_empty_insert_is_caught() {
+    let make = broken(Flaw::PhantomId);
+    caught(
+        "application::empty_insert_returns_no_ids / PhantomId",
+        || {
+            application::empty_insert_returns_no_ids(&make);
+        },
+    );
+}
+
+#[test]
+fn gaps_are_caught_where_ids_must_not_skip() {
+    let make = broken(Flaw::Gappy);
+    caught("application::model_based_gap_free / Gappy", || {
+        application::model_based_gap_free(&make)
+    });
+    caught("process::model_based_gap_free / Gappy", || {
+        process::model_based_gap_free(&make)
+    });
+}
+
+#[test]
+fn subscriptions_that_are_never_woken_are_caught() {
+    let make = broken(Flaw::DeafSubscription);
+    caught(
+        "application::subscription_wakes_on_insert_and_stop / DeafSubscription",
+        || {
+            application::subscription_wakes_on_insert_and_stop(&make);
+        },
+    );
+    caught(
+        "concurrent::tailing_readers_never_go_back / DeafSubscription",
+        || concurrent::tailing_readers_never_go_back(&make),
+    );
+}
+
+#[test]
+fn subscriptions_that_ignore_topics_are_caught() {
+    let make = broken(Flaw::TopicBlind);
+    caught(
+        "application::subscribe_catches_up_then_follows / TopicBlind",
+        || {
+            application::subscribe_catches_up_then_follows(&make);
+        },
+    );
+    caught(
+        "subscriptions::subscriptions_under_concurrent_writes / TopicBlind",
+        || {
+            subscriptions::subscriptions_under_concurrent_writes(&make);
+        },
+    );
+}
+
+#[test]
+fn the_catch_up_gap_of_a_push_subscription_is_caught() {
+    caught(
+        "subscriptions::subscriptions_under_concurrent_writes / PushGap",
+        || {
+            subscriptions::subscriptions_under_concurrent_writes(&PushGap::default);
+        },
+    );
+}
+
+#[test]
+fn ids_taken_before_the_lock_are_caught() {
+    let make = || Unordered::new(Ids::BeforeLock);
+    caught(
+        "ordering::polling_readers_never_go_back / Unordered(BeforeLock)",
+        || {
+            ordering::polling_readers_never_go_back(&make);
+        },
+    );
+}
+
+#[test]
+fn interleaved_batches_are_caught() {
+    let make = || Unordered::new(Ids::PerEvent);
+    caught(
+        "concurrent::non_interleaving_batches / Unordered(PerEvent)",
+        || {
+            concurrent::non_interleaving_batches(&make);
+        },
+    );
+}
+
+#[test]
+fn lower_tracking_ids_are_caught() {
+    let make = broken(Flaw::LaxTracking);
+    caught("tracking::insert_tracking / LaxTracking", || {
+        tracking::insert_tracking(&make)
+    });
+    caught("tracking::model_based / LaxTracking", || {
+        tracking::model_based(&make)
+    });
+    caught(
+        "process::raises_when_lower_inserted_later / LaxTracking",
+        || {
+            process::raises_when_lower_inserted_later(&make);
+        },
+    );
+    caught("process::model_based / LaxTracking", || {
+        process::model_based(&make)
+    });
+}
+
+#[test]
+fn a_wait_that_does_not_wait_is_caught() {
+    caught("tracking::wait / ImpatientWait", || {
+        tracking::wait(&broken(Flaw::ImpatientWait))
+    });
+}
+
+#[test]
+fn has_tracking_id_off_by_one_is_caught() {
+    caught("process::has_tracking_id / StrictHasTracking", || {
+        process::has_tracking_id(&broken(Flaw::StrictHasTracking));
+    });
+}
+
+#[test]
+fn events_written_despite_a_tracking_conflict_are_caught() {
+    let make = broken(Flaw::LeakyProcess);
+    caught("process::insert_select / LeakyProcess", || {
+        process::insert_select(&make)
+    });
+    caught("process::model_based / LeakyProcess", || {
+        process::model_based(&make)
+    });
+}
+
+#[test]
+fn followers_that_process_a_position_twice_are_caught() {
+    caught(
+        "concurrent::competing_followers_process_once / NoTrackingCheck",
+        || {
+            concurrent::competing_followers_process_once(&broken(Flaw::NoTrackingCheck));
+        },
+    );
+}
+
+/// The correct recorder passes the properties the broken ones fail: the failures above come
+/// from the flaws, not from the properties.
+#[test]
+fn the_correct_recorder_passes_the_same_properties() {
+    es_testkit::check_process_recorder(&PopoProcessRecorder::new, true);
+}
+
+/// A property of the application or system suite.
+type Suite = fn(&dyn Fn() -> Open);
+
+/// Storage whose applications' event recorders `make` makes (one per application name, kept
+/// for the storage's life); snapshots are in memory and correct.
+fn storage_of<R: ProcessRecorder + 'static>(make: impl Fn() -> R + Send + Sync + 'static) -> Open {
+    type Apps<R> = HashMap<String, (Arc<R>, Arc<PopoAggregateRecorder>)>;
+    let apps: Mutex<Apps<R>> = Mutex::default();
+    Arc::new(move |env: &Env, snapshots: bool| {
+        let (events, snaps) = apps
+            .lock()
+            .unwrap()
+            .entry(env.name().to_owned())
+            .or_insert_with(|| (Arc::new(make()), Arc::default()))
+            .clone();
+        let recorders = Recorders::new(events);
+        Ok(if snapshots {
+            recorders.with_snapshots(snaps)
+        } else {
+            recorders
+        })
+    })
+}
+
+/// Storage whose event recorders have `flaw`.
+fn broken_storage(flaw: Flaw) -> impl Fn() -> Open {
+    move || storage_of(move || Broken::new(flaw))
+}
+
+#[test]
+fn broken_recorders_fail_the_application_suite() {
+    let cases: [(&str, Flaw, Suite); 7] = [
+        (
+            "save_get_versions_and_not_found",
+            Flaw::LossyState,
+            apps::save_get_versions_and_not_found,
+        ),
+        (
+            "concurrent_writers_get_a_version_conflict_and_can_retry",
+            Flaw::GenericConflict,
+            apps::concurrent_writers_get_a_version_conflict_and_can_retry,
+        ),
+        (
+            "one_save_of_several_aggregates_is_atomic",
+            Flaw::HalfBatch,
+            apps::one_save_of_several_aggregates_is_atomic,
+        ),
+        (
+            "snapshots_are_taken_at_intervals_and_used_on_load",
+            Flaw::IgnoresGt,
+            apps::snapshots_are_taken_at_intervals_and_used_on_load,
+        ),
+        (
+            "notification_log_sections_and_reader",
+            Flaw::Gappy,
+            apps::notification_log_sections_and_reader,
+        ),
+        (
+            "the_cache_never_returns_state_older_than_the_store",
+            Flaw::IgnoresGt,
+            apps::the_cache_never_returns_state_older_than_the_store,
+        ),
+        (
+            "round_trip_with_cipher_and_compression",
+            Flaw::LossyState,
+            apps::round_trip_with_cipher_and_compression,
+        ),
+    ];
+    for (name, flaw, property) in cases {
+        let storage = broken_storage(flaw);
+        caught(&format!("apps::{name} / {flaw:?}"), || property(&storage));
+    }
+}
+
+#[test]
+fn broken_recorders_fail_the_system_suite() {
+    let cases: [(&str, Flaw, Suite); 4] = [
+        (
+            "the_tutorial_on_both_runners",
+            Flaw::DeafSubscription,
+            systems::the_tutorial_on_both_runners,
+        ),
+        (
+            "both_runners_catch_up_with_a_backlog_at_start",
+            Flaw::TailOnly,
+            systems::both_runners_catch_up_with_a_backlog_at_start,
+        ),
+        (
+            "competing_follower_instances_process_each_event_once",
+            Flaw::NoTrackingCheck,
+            systems::competing_follower_instances_process_each_event_once,
+        ),
+        (
+            "a_poison_event_is_processed_once_after_the_cure",
+            Flaw::ForgetsTracking,
+            systems::a_poison_event_is_processed_once_after_the_cure,
+        ),
+    ];
+    for (name, flaw, property) in cases {
+        let storage = broken_storage(flaw);
+        caught(&format!("systems::{name} / {flaw:?}"), || {
+            property(&storage)
+        });
+    }
+}
+
+#[test]
+fn subscriptions_that_skip_the_backlog_are_caught() {
+    caught(
+        "application::subscribe_catches_up_then_follows / TailOnly",
+        || {
+            application::subscribe_catches_up_then_follows(&broken(Flaw::TailOnly));
+        },
+    );
+}
+
+#[test]
+fn dropped_tracking_records_are_caught() {
+    let make = broken(Flaw::ForgetsTracking);
+    caught("process::insert_select / ForgetsTracking", || {
+        process::insert_select(&make)
+    });
+    caught("process::has_tracking_id / ForgetsTracking", || {
+        process::has_tracking_id(&make)
+    });
+}
+
+/// The correct in-memory storage passes the application and system suites.
+#[test]
+fn the_correct_storage_passes_the_application_and_system_suites() {
+    let storage = || storage_of(PopoProcessRecorder::new);
+    apps::save_get_versions_and_not_found(&storage);
+    apps::snapshots_are_taken_at_intervals_and_used_on_load(&storage);
+    apps::the_cache_never_returns_state_older_than_the_store(&storage);
+    systems::both_runners_catch_up_with_a_backlog_at_start(&storage);
+    systems::a_poison_event_is_processed_once_after_the_cure(&storage);
+}
