@@ -8,7 +8,9 @@ pub mod system;
 pub use backends::{BackendConstructor, backend_names, open_recorders, register_backend};
 pub use builder::ApplicationBuilder;
 #[doc(inline)]
-pub use es_core::{BoxError, Env, Error, EventConflict, Result, TimeoutKind, Uuid, aggregate};
+pub use es_core::{
+    BoxError, ConnectProblem, Env, Error, EventConflict, Result, TimeoutKind, Uuid, aggregate,
+};
 
 #[doc(inline)]
 pub use es_core::{application, domain, mapper};

@@ -16,7 +16,7 @@ pub mod mapper;
 pub mod system;
 
 pub use env::Env;
-pub use error::{BoxError, Error, EventConflict, Result, TimeoutKind};
+pub use error::{BoxError, ConnectProblem, Error, EventConflict, Result, TimeoutKind};
 pub use persistence::{
     AggregateRecorder, ApplicationRecorder, DynAggregateRecorder, DynApplicationRecorder,
     DynProcessRecorder, DynTrackingRecorder, EventQuery, MAX_IDENTIFIER_LEN,

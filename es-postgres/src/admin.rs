@@ -3,15 +3,19 @@
 use es_core::{Error, Result, TablePrefix};
 
 use crate::config::PostgresConfig;
+use crate::connect::map_connect_error;
 use crate::error::{Call, map_pg_error};
+use crate::runtime::blocking;
 
 fn run(config: &PostgresConfig, sql: &str) -> Result<()> {
-    let mut client = config
-        .connect()
-        .map_err(|e| map_pg_error(e, Call::Read, config.lock_timeout))?;
-    client
-        .batch_execute(sql)
-        .map_err(|e| map_pg_error(e, Call::Write, config.lock_timeout))
+    blocking(|| {
+        let mut client = config
+            .connect()
+            .map_err(|e| map_connect_error(e.into(), &config.client_config()))?;
+        client
+            .batch_execute(sql)
+            .map_err(|e| map_pg_error(e, Call::Write, config.lock_timeout))
+    })
 }
 
 /// Drops `table` (for example `"dogschool_events"`) in `config.schema` if it exists, as the

@@ -65,14 +65,6 @@ pub(crate) fn map_pg_error(e: postgres::Error, call: Call, lock: Duration) -> Er
     }
 }
 
-/// Maps a pool error: no connection could be had within the connect timeout.
-pub(crate) fn map_pool_error(_: r2d2::Error, waited: Duration) -> Error {
-    Error::Timeout {
-        kind: TimeoutKind::Pool,
-        waited,
-    }
-}
-
 /// A failed write: the error and, when its outcome is unknown, the session that ran it.
 #[derive(Debug)]
 pub(crate) struct Failed {

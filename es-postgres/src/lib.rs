@@ -4,10 +4,13 @@ mod admin;
 mod backend;
 mod combiner;
 mod config;
+mod connect;
 mod error;
 mod open;
 mod pool;
+mod probe;
 mod recorder;
+mod runtime;
 mod sql;
 
 pub use admin::{drop_postgres_schema, drop_postgres_table};

@@ -1,14 +1,19 @@
 //! The connection pool: r2d2 over connections that keep their prepared statements, so every
 //! call is one round trip with no server-side parse.
 
-use std::collections::HashMap;
-
+use es_core::sync::lock;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls, Row, Statement};
+use std::collections::HashMap;
+
+use crate::connect::{ConnectError, LastConnectError, connect_problem};
+use crate::probe::probe;
+use crate::runtime::{blocking, in_runtime};
 
 /// A pooled connection and its prepared statements, by SQL text.
 pub(crate) struct Conn {
-    pub(crate) client: Client,
+    /// `Some` for the connection's whole life; taken only by `drop`.
+    client: Option<Client>,
     statements: HashMap<String, Statement>,
     /// The server session behind this connection, when the server told it.
     pub(crate) session: Option<Session>,
@@ -24,7 +29,28 @@ pub(crate) struct Session {
 /// A parameter and its type.
 pub(crate) type Param<'a> = (&'a (dyn ToSql + Sync), Type);
 
+impl Drop for Conn {
+    /// Closing a connection blocks on the driver's runtime: inside a tokio runtime it happens
+    /// on a helper thread.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take()
+            && in_runtime()
+        {
+            blocking(move || drop(client));
+        }
+    }
+}
+
 impl Conn {
+    /// The driver's client.
+    pub(crate) fn client(&mut self) -> &mut Client {
+        match &mut self.client {
+            Some(client) => client,
+            // Only `drop` takes the client, and nothing runs after it.
+            None => unreachable!("a connection's client is taken only when it is dropped"),
+        }
+    }
+
     /// Runs `sql` with `params`, preparing it (with the given types) on first use on this
     /// connection. A statement invalidated by a schema change is prepared again once.
     pub(crate) fn query(
@@ -50,12 +76,15 @@ impl Conn {
     ) -> Result<Vec<Row>, postgres::Error> {
         if !self.statements.contains_key(sql) {
             let types: Vec<Type> = params.iter().map(|p| p.1.clone()).collect();
-            let statement = self.client.prepare_typed(sql, &types)?;
+            let statement = self.client().prepare_typed(sql, &types)?;
             self.statements.insert(sql.to_owned(), statement);
         }
         match self.statements.get(sql) {
-            Some(statement) => self.client.query(statement, values),
-            None => self.client.query(sql, values),
+            Some(statement) => match &mut self.client {
+                Some(client) => client.query(statement, values),
+                None => unreachable!("a connection's client is taken only when it is dropped"),
+            },
+            None => self.client().query(sql, values),
         }
     }
 }
@@ -72,6 +101,8 @@ pub(crate) struct Manager {
     pub(crate) config: postgres::Config,
     /// Session settings run on each new connection (timeouts).
     pub(crate) setup: String,
+    /// The last connection failure.
+    pub(crate) last_error: LastConnectError,
 }
 
 impl std::fmt::Debug for Manager {
@@ -84,9 +115,30 @@ impl std::fmt::Debug for Manager {
 
 impl r2d2::ManageConnection for Manager {
     type Connection = Conn;
-    type Error = postgres::Error;
+    type Error = ConnectError;
 
-    fn connect(&self) -> Result<Conn, postgres::Error> {
+    fn connect(&self) -> Result<Conn, ConnectError> {
+        let connected = self.open();
+        *lock(&self.last_error) = connected
+            .as_ref()
+            .err()
+            .map(|e| (connect_problem(e, &self.config), e.to_string()));
+        connected
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectError> {
+        Ok(conn.client().simple_query("").map(drop)?)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.client().is_closed()
+    }
+}
+
+impl Manager {
+    /// A new connection with the session settings applied and its server session known.
+    pub(crate) fn open(&self) -> Result<Conn, ConnectError> {
+        probe(&self.config).map_err(ConnectError::Silent)?;
         let mut client = self.config.connect(NoTls)?;
         let replies = client.simple_query(&format!(
             "{}; SELECT pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()",
@@ -100,17 +152,9 @@ impl r2d2::ManageConnection for Manager {
             _ => None,
         });
         Ok(Conn {
-            client,
+            client: Some(client),
             statements: HashMap::new(),
             session,
         })
-    }
-
-    fn is_valid(&self, conn: &mut Conn) -> Result<(), postgres::Error> {
-        conn.client.simple_query("").map(drop)
-    }
-
-    fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.client.is_closed()
     }
 }

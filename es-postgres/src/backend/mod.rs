@@ -23,8 +23,10 @@ use postgres::types::{ToSql, Type};
 
 use crate::combiner::Combiner;
 use crate::config::PostgresConfig;
-use crate::error::{Call, Failed, is_connection_loss, map_pg_error, map_pool_error};
+use crate::connect::{LastConnectError, map_connect_error, map_pool_error};
+use crate::error::{Call, Failed, is_connection_loss, map_pg_error};
 use crate::pool::{Conn, Manager};
+use crate::runtime::blocking;
 use crate::sql::{Kind, Sql};
 
 type Pool = r2d2::Pool<Manager>;
@@ -43,6 +45,8 @@ pub(crate) struct PostgresBackend {
     client_config: postgres::Config,
     listener: OnceLock<()>,
     combiner: Combiner,
+    /// The pool's last failure to open a connection.
+    last_error: LastConnectError,
     max_state_size: usize,
     /// How many group inserts ran (diagnostics).
     pub(crate) groups: AtomicU64,
@@ -64,7 +68,26 @@ impl PostgresBackend {
         let manager = Manager {
             config: config.client_config(),
             setup,
+            last_error: LastConnectError::default(),
         };
+        // The first connection now, so that a wrong password, database, host or port fails
+        // here, at once, saying which; it creates the tables when that is asked for.
+        blocking(|| {
+            let mut first = manager
+                .open()
+                .map_err(|e| map_connect_error(e, &manager.config))?;
+            if config.create_table {
+                let mut tx = first
+                    .client()
+                    .transaction()
+                    .map_err(|e| map_pg_error(e, Call::Write, config.lock_timeout))?;
+                tx.batch_execute(&sql.create)
+                    .and_then(|()| tx.commit())
+                    .map_err(|e| map_pg_error(e, Call::Write, config.lock_timeout))?;
+            }
+            Ok::<_, Error>(())
+        })?;
+        let last_error = std::sync::Arc::clone(&manager.last_error);
         let pool = r2d2::Pool::builder()
             .max_size(config.pool_size + config.max_overflow)
             .min_idle(Some(0))
@@ -80,18 +103,12 @@ impl PostgresBackend {
             client_config: config.client_config(),
             listener: OnceLock::new(),
             combiner: Combiner::default(),
+            last_error,
             max_state_size: config.max_state_size,
             groups: AtomicU64::new(0),
             events: Notifier::new(),
             tracking: Notifier::new(),
         };
-        if config.create_table {
-            backend.with(Call::Write, |c| {
-                let mut tx = c.client.transaction()?;
-                tx.batch_execute(&backend.sql.create)?;
-                tx.commit()
-            })?;
-        }
         Ok(Arc::new(backend))
     }
 
@@ -117,10 +134,10 @@ impl PostgresBackend {
         loop {
             tries += 1;
             let mut conn = self.pool.get().map_err(|e| Failed {
-                error: map_pool_error(e, self.connect_timeout),
+                error: map_pool_error(e, self.connect_timeout, &self.last_error),
                 session: None,
             })?;
-            if conn.client.is_closed() && tries < 3 {
+            if conn.client().is_closed() && tries < 3 {
                 // Closed while idle in the pool; nothing was sent. The pool drops it.
                 continue;
             }
@@ -142,9 +159,13 @@ impl PostgresBackend {
 
     /// `SHOW name` on a pooled connection.
     pub(crate) fn show(&self, name: &str) -> Result<String> {
+        blocking(|| self.show_here(name))
+    }
+
+    fn show_here(&self, name: &str) -> Result<String> {
         let name = TablePrefix::new(name)?;
         let rows = self.with(Call::Read, |c| {
-            c.client.simple_query(&format!("SHOW {name}"))
+            c.client().simple_query(&format!("SHOW {name}"))
         })?;
         rows.iter()
             .find_map(|m| match m {
@@ -168,114 +189,124 @@ impl Backend for PostgresBackend {
         events: &[StoredEvent],
         tracking: Option<&Tracking>,
     ) -> Result<Vec<NotificationId>> {
-        let ids = match &self.sql.log {
-            None => self.insert_direct(events, tracking),
-            Some(log) => self.combiner.run(
-                events,
-                tracking,
-                || self.insert_direct(events, tracking),
-                |group| self.insert_many(log, group),
-            ),
-        }?;
-        if !events.is_empty() {
-            self.events.notify();
-        }
-        if tracking.is_some() {
-            self.tracking.notify();
-        }
-        Ok(ids)
+        blocking(|| {
+            let ids = match &self.sql.log {
+                None => self.insert_direct(events, tracking),
+                Some(log) => self.combiner.run(
+                    events,
+                    tracking,
+                    || self.insert_direct(events, tracking),
+                    |group| self.insert_many(log, group),
+                ),
+            }?;
+            if !events.is_empty() {
+                self.events.notify();
+            }
+            if tracking.is_some() {
+                self.tracking.notify();
+            }
+            Ok(ids)
+        })
     }
 
     fn insert_tracking(&self, tracking: &Tracking) -> Result<()> {
-        self.write_tracking(tracking)
+        blocking(|| self.write_tracking(tracking))
     }
 
     fn select_events(&self, id: Uuid, q: &EventQuery) -> Result<Vec<StoredEvent>> {
-        let Some((gt, lte, limit)) = q.sql_bounds() else {
-            return Ok(Vec::new());
-        };
-        let sql = self.sql.events()?;
-        let text = if q.desc {
-            &sql.select_desc
-        } else {
-            &sql.select_asc
-        };
-        let params: [(&(dyn ToSql + Sync), Type); 4] = [
-            (&id, Type::UUID),
-            (&gt, Type::INT8),
-            (&lte, Type::INT8),
-            (&limit, Type::INT8),
-        ];
-        let rows = self.with(Call::Read, |c| c.query(text, &params))?;
-        rows.iter()
-            .map(|row| {
-                let version: i64 = get(row, 0)?;
-                Ok(StoredEvent {
-                    originator_id: id,
-                    originator_version: from_i64(version, "originator_version")?,
-                    topic: get(row, 1)?,
-                    state: get(row, 2)?,
+        blocking(|| {
+            let Some((gt, lte, limit)) = q.sql_bounds() else {
+                return Ok(Vec::new());
+            };
+            let sql = self.sql.events()?;
+            let text = if q.desc {
+                &sql.select_desc
+            } else {
+                &sql.select_asc
+            };
+            let params: [(&(dyn ToSql + Sync), Type); 4] = [
+                (&id, Type::UUID),
+                (&gt, Type::INT8),
+                (&lte, Type::INT8),
+                (&limit, Type::INT8),
+            ];
+            let rows = self.with(Call::Read, |c| c.query(text, &params))?;
+            rows.iter()
+                .map(|row| {
+                    let version: i64 = get(row, 0)?;
+                    Ok(StoredEvent {
+                        originator_id: id,
+                        originator_version: from_i64(version, "originator_version")?,
+                        topic: get(row, 1)?,
+                        state: get(row, 2)?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     fn select_notifications(&self, q: &NotificationQuery) -> Result<Vec<Notification>> {
-        let log = self.sql.log()?;
-        let Some((first, stop, limit)) = q.sql_bounds() else {
-            return Ok(Vec::new());
-        };
-        let rows = if q.topics.is_empty() {
-            let params: [(&(dyn ToSql + Sync), Type); 3] = [
-                (&first, Type::INT8),
-                (&stop, Type::INT8),
-                (&limit, Type::INT8),
-            ];
-            self.with(Call::Read, |c| c.query(&log.select_notifications, &params))?
-        } else {
-            let params: [(&(dyn ToSql + Sync), Type); 4] = [
-                (&first, Type::INT8),
-                (&stop, Type::INT8),
-                (&limit, Type::INT8),
-                (&q.topics, Type::TEXT_ARRAY),
-            ];
-            self.with(Call::Read, |c| {
-                c.query(&log.select_notifications_topics, &params)
-            })?
-        };
-        rows.iter()
-            .map(|row| {
-                let id: i64 = get(row, 0)?;
-                let version: i64 = get(row, 2)?;
-                Ok(Notification {
-                    id: from_i64(id, "notification_id")?,
-                    originator_id: get(row, 1)?,
-                    originator_version: from_i64(version, "originator_version")?,
-                    topic: get(row, 3)?,
-                    state: get(row, 4)?,
+        blocking(|| {
+            let log = self.sql.log()?;
+            let Some((first, stop, limit)) = q.sql_bounds() else {
+                return Ok(Vec::new());
+            };
+            let rows = if q.topics.is_empty() {
+                let params: [(&(dyn ToSql + Sync), Type); 3] = [
+                    (&first, Type::INT8),
+                    (&stop, Type::INT8),
+                    (&limit, Type::INT8),
+                ];
+                self.with(Call::Read, |c| c.query(&log.select_notifications, &params))?
+            } else {
+                let params: [(&(dyn ToSql + Sync), Type); 4] = [
+                    (&first, Type::INT8),
+                    (&stop, Type::INT8),
+                    (&limit, Type::INT8),
+                    (&q.topics, Type::TEXT_ARRAY),
+                ];
+                self.with(Call::Read, |c| {
+                    c.query(&log.select_notifications_topics, &params)
+                })?
+            };
+            rows.iter()
+                .map(|row| {
+                    let id: i64 = get(row, 0)?;
+                    let version: i64 = get(row, 2)?;
+                    Ok(Notification {
+                        id: from_i64(id, "notification_id")?,
+                        originator_id: get(row, 1)?,
+                        originator_version: from_i64(version, "originator_version")?,
+                        topic: get(row, 3)?,
+                        state: get(row, 4)?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     fn max_notification_id(&self) -> Result<Option<NotificationId>> {
-        let sql = &self.sql.log()?.max_notification_id;
-        let rows = self.with(Call::Read, |c| c.query(sql, &[]))?;
-        let max: Option<i64> = match rows.first() {
-            Some(row) => get(row, 0)?,
-            None => None,
-        };
-        max.map(|m| from_i64(m, "notification_id")).transpose()
+        blocking(|| {
+            let sql = &self.sql.log()?.max_notification_id;
+            let rows = self.with(Call::Read, |c| c.query(sql, &[]))?;
+            let max: Option<i64> = match rows.first() {
+                Some(row) => get(row, 0)?,
+                None => None,
+            };
+            max.map(|m| from_i64(m, "notification_id")).transpose()
+        })
     }
 
     fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
-        let params: [(&(dyn ToSql + Sync), Type); 1] = [(&application_name, Type::TEXT)];
-        let sql = &self.sql.tracking.max;
-        let rows = self.with(Call::Read, |c| c.query(sql, &params))?;
-        match rows.first() {
-            Some(row) => from_i64(get(row, 0)?, "notification_id").map(Some),
-            None => Ok(None),
-        }
+        blocking(|| {
+            let params: [(&(dyn ToSql + Sync), Type); 1] = [(&application_name, Type::TEXT)];
+            let sql = &self.sql.tracking.max;
+            let rows = self.with(Call::Read, |c| c.query(sql, &params))?;
+            match rows.first() {
+                Some(row) => from_i64(get(row, 0)?, "notification_id").map(Some),
+                None => Ok(None),
+            }
+        })
     }
 
     fn events_notifier(&self) -> &Notifier {

@@ -1,5 +1,9 @@
 //! The one error type every recorder returns.
 
+mod connect;
+
+pub use connect::ConnectProblem;
+
 use std::fmt;
 use std::time::Duration;
 
@@ -111,6 +115,16 @@ pub enum Error {
     #[error("interface error: {source}")]
     Interface {
         /// The driver's error.
+        source: BoxError,
+    },
+    /// The database could not be connected to, for the reason `problem` names; nothing was
+    /// sent. Reported when a recorder is opened (its first connection is made then) and when a
+    /// pool cannot replace a connection.
+    #[error("cannot connect to the database: {problem}: {source}")]
+    Connect {
+        /// Why.
+        problem: ConnectProblem,
+        /// The driver's error (never with a password or key).
         source: BoxError,
     },
     /// The database reported an internal error (for example an idle-in-transaction timeout).
@@ -285,12 +299,21 @@ impl Error {
         matches!(self, Self::Timeout { .. })
     }
 
-    /// True for the operational kinds (Python's `OperationalError` and its subclasses): the
-    /// database was unreachable, timed out, or a commit's outcome is unknown.
+    /// True for a [`Connect`](Self::Connect) error: see its [`ConnectProblem`].
+    pub fn is_connect(&self) -> bool {
+        matches!(self, Self::Connect { .. })
+    }
+
+    /// True for [`Operational`](Self::Operational), [`Timeout`](Self::Timeout),
+    /// [`OutcomeUnknown`](Self::OutcomeUnknown) and [`Connect`](Self::Connect) errors: the
+    /// database could not be reached or did not answer in time.
     pub fn is_operational(&self) -> bool {
         matches!(
             self,
-            Self::Operational { .. } | Self::Timeout { .. } | Self::OutcomeUnknown { .. }
+            Self::Operational { .. }
+                | Self::Timeout { .. }
+                | Self::OutcomeUnknown { .. }
+                | Self::Connect { .. }
         )
     }
 

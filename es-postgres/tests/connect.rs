@@ -1,0 +1,114 @@
+//! Connection errors that say what happened, fast: each bad setting fails when the recorder is
+//! opened (its first connection is made then) with [`Error::Connect`] naming the problem,
+//! within about two seconds for a local refusal or a rejected login, and never shows the
+//! password. Skips locally without `POSTGRES_DBNAME`; fails in CI.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use es_core::{ConnectProblem, Env, Error};
+use es_postgres::{PostgresConfig, PostgresProcessRecorder};
+
+const SECRET: &str = "s3cr3t-Pa55word";
+
+fn config() -> Option<PostgresConfig> {
+    es_testkit::env_or_skip("POSTGRES_DBNAME")?;
+    let mut c = PostgresConfig::from_env(&Env::from_process("")).unwrap();
+    c.schema = "connect_errors".to_owned();
+    c.connect_timeout = Duration::from_secs(2);
+    Some(c)
+}
+
+/// Opens a recorder with `config`; returns the problem and how long it took to fail.
+fn fails(label: &str, config: &PostgresConfig) -> (ConnectProblem, Duration) {
+    let start = Instant::now();
+    let e = PostgresProcessRecorder::new(config, "app").unwrap_err();
+    let took = start.elapsed();
+    let Error::Connect { problem, .. } = &e else {
+        panic!("{label}: not a connect error: {e:?}");
+    };
+    for shown in [e.to_string(), format!("{e:?}")] {
+        assert!(
+            !shown.contains(SECRET),
+            "{label}: the password is shown: {shown}"
+        );
+    }
+    assert!(e.is_connect() && e.is_operational(), "{label}: {e}");
+    eprintln!("{label}: {problem:?} after {took:?}: {e}");
+    (*problem, took)
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    port
+}
+
+#[test]
+fn each_bad_setting_is_named_at_once() {
+    let Some(good) = config() else { return };
+    let fast = Duration::from_secs(2);
+    type Spoil = Box<dyn Fn(&mut PostgresConfig)>;
+    let cases: [(&str, Spoil, ConnectProblem); 5] = [
+        (
+            "wrong password",
+            Box::new(|c: &mut PostgresConfig| *c = c.clone().with_password(SECRET)),
+            ConnectProblem::Authentication,
+        ),
+        (
+            "unknown role",
+            Box::new(|c: &mut PostgresConfig| {
+                c.user = "no_such_role_here".to_owned();
+                *c = c.clone().with_password(SECRET);
+            }),
+            ConnectProblem::Authentication,
+        ),
+        (
+            "unknown database",
+            Box::new(|c: &mut PostgresConfig| c.dbname = "no_such_database_here".to_owned()),
+            ConnectProblem::UnknownDatabase,
+        ),
+        (
+            "refused port",
+            Box::new(|c: &mut PostgresConfig| c.port = closed_port()),
+            ConnectProblem::Refused,
+        ),
+        (
+            "unresolvable host",
+            Box::new(|c: &mut PostgresConfig| c.host = "no-such-host.invalid".to_owned()),
+            ConnectProblem::UnresolvableHost,
+        ),
+    ];
+    for (label, spoil, want) in cases {
+        let mut config = good.clone();
+        spoil(&mut config);
+        let (problem, took) = fails(label, &config);
+        assert_eq!(problem, want, "{label}");
+        assert!(took < fast, "{label}: reported after {took:?}");
+    }
+}
+
+#[test]
+fn a_silent_host_fails_at_the_connect_timeout() {
+    let Some(mut config) = config() else { return };
+    // A listener that never answers: the TCP connect succeeds, the startup message does not.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    config.port = listener.local_addr().unwrap().port();
+    config.connect_timeout = Duration::from_secs(1);
+    let (problem, took) = fails("silent host", &config);
+    assert_eq!(problem, ConnectProblem::TimedOut);
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    drop(listener);
+}
+
+#[test]
+fn the_right_settings_still_open() {
+    let Some(config) = config() else { return };
+    PostgresProcessRecorder::new(&config, "app").unwrap();
+    es_postgres::drop_postgres_schema(&config, &config.schema).unwrap();
+}
