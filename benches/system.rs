@@ -46,6 +46,11 @@ fn envs() -> Vec<(&'static str, Env)> {
             Env::from_process("").with_all(cache).with_all([
                 ("PERSISTENCE_MODULE", "postgres".to_owned()),
                 ("POSTGRES_SCHEMA", schema),
+                // As the recorder benches: plain TCP, the path of earlier figures.
+                (
+                    "POSTGRES_SSLMODE",
+                    std::env::var("POSTGRES_SSLMODE").unwrap_or_else(|_| "disable".to_owned()),
+                ),
             ]),
         ));
     }

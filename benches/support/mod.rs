@@ -27,6 +27,12 @@ pub fn batch(n: u64) -> Vec<StoredEvent> {
 pub fn postgres_config() -> Option<PostgresConfig> {
     let env = Env::from_process("");
     env.get("POSTGRES_DBNAME")?;
+    // Plain TCP, as the raw driver baselines connect (`NoTls`): the ratios compare the same
+    // path. A server with TLS on would otherwise be reached over TLS (`prefer`, the default).
+    let env = match env.get("POSTGRES_SSLMODE") {
+        Some(_) => env,
+        None => env.with("POSTGRES_SSLMODE", "disable"),
+    };
     PostgresConfig::from_env(&env).ok()
 }
 

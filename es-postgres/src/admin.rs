@@ -3,16 +3,13 @@
 use es_core::{Error, Result, TablePrefix};
 
 use crate::config::PostgresConfig;
-use crate::connect::map_connect_error;
 use crate::error::{Call, map_pg_error};
 use crate::runtime::blocking;
 
 fn run(config: &PostgresConfig, sql: &str) -> Result<()> {
     blocking(|| {
-        let mut client = config
-            .connect()
-            .map_err(|e| map_connect_error(e.into(), &config.client_config()))?;
-        client
+        config
+            .connect()?
             .batch_execute(sql)
             .map_err(|e| map_pg_error(e, Call::Write, config.lock_timeout))
     })

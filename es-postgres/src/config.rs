@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use es_core::{Env, Error, Result};
 
+use crate::tls::TlsSettings;
+
 /// How often an idle subscription selects for writes of other recorders and processes (it backs
 /// off to this from a sixteenth of it, and wakes at once on this process's inserts and on
 /// NOTIFY).
@@ -51,6 +53,8 @@ pub struct PostgresConfig {
     pub application_name: String,
     /// `MAX_STATE_SIZE`: the largest event state accepted, in bytes.
     pub max_state_size: usize,
+    /// `POSTGRES_SSLMODE`, `POSTGRES_SSLROOTCERT`, `POSTGRES_SSLCERT`, `POSTGRES_SSLKEY`.
+    pub tls: TlsSettings,
 }
 
 impl fmt::Debug for PostgresConfig {
@@ -76,6 +80,7 @@ impl fmt::Debug for PostgresConfig {
             .field("create_table", &self.create_table)
             .field("application_name", &self.application_name)
             .field("max_state_size", &self.max_state_size)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -112,6 +117,7 @@ impl PostgresConfig {
             create_table: true,
             application_name: "eventsourcing-rs".to_owned(),
             max_state_size: es_core::backend::DEFAULT_MAX_STATE_SIZE,
+            tls: TlsSettings::default(),
         }
     }
 
@@ -172,6 +178,7 @@ impl PostgresConfig {
         if let Some(max) = env.parse::<usize>("MAX_STATE_SIZE")? {
             c.max_state_size = max;
         }
+        c.tls = TlsSettings::from_env(env)?;
         Ok(c)
     }
 
@@ -182,13 +189,18 @@ impl PostgresConfig {
         self
     }
 
-    /// A plain connection (no pool) with these settings: for tools and tests.
+    /// A plain connection (no pool) with these settings, TLS included: for tools and tests.
+    /// Blocking; do not call it on a tokio runtime thread.
     ///
     /// # Errors
     ///
-    /// The driver's connection error (it never contains the password).
-    pub fn connect(&self) -> std::result::Result<postgres::Client, postgres::Error> {
-        self.client_config().connect(postgres::NoTls)
+    /// [`Error::Config`] for unusable TLS files; [`Error::Connect`] naming the problem (never
+    /// with the password).
+    pub fn connect(&self) -> Result<postgres::Client> {
+        let config = self.client_config();
+        config
+            .connect(self.tls.connector()?)
+            .map_err(|e| crate::connect::map_connect_error(e.into(), &config))
     }
 
     pub(crate) fn client_config(&self) -> postgres::Config {
@@ -200,7 +212,8 @@ impl PostgresConfig {
             .user(&self.user)
             .password(&self.password)
             .connect_timeout(self.connect_timeout)
-            .application_name(&self.application_name);
+            .application_name(&self.application_name)
+            .ssl_mode(self.tls.driver_mode());
         if !self.keepalives_idle.is_zero() {
             let interval = (self.keepalives_idle / 3).max(Duration::from_secs(1));
             config

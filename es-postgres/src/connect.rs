@@ -96,6 +96,13 @@ pub(crate) fn connect_problem(e: &ConnectError, config: &postgres::Config) -> Co
         };
     }
     let io = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>());
+    let rustls = io
+        .and_then(std::io::Error::get_ref)
+        .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some());
+    if rustls || (io.is_none() && config.get_ssl_mode() == postgres::config::SslMode::Require) {
+        // The handshake failed, or the server does not offer the TLS that was required.
+        return ConnectProblem::Tls;
+    }
     match io.map(std::io::Error::kind) {
         Some(std::io::ErrorKind::ConnectionRefused) => ConnectProblem::Refused,
         Some(std::io::ErrorKind::TimedOut) => ConnectProblem::TimedOut,

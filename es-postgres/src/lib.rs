@@ -12,6 +12,7 @@ mod probe;
 mod recorder;
 mod runtime;
 mod sql;
+mod tls;
 
 pub use admin::{drop_postgres_schema, drop_postgres_table};
 pub use config::{POLL_INTERVAL, PostgresConfig};
@@ -20,3 +21,4 @@ pub use recorder::{
     PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresProcessRecorder,
     PostgresTrackingRecorder,
 };
+pub use tls::{SslMode, TlsSettings};

@@ -3,8 +3,9 @@
 
 use es_core::sync::lock;
 use postgres::types::{ToSql, Type};
-use postgres::{Client, NoTls, Row, Statement};
+use postgres::{Client, Row, Statement};
 use std::collections::HashMap;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::connect::{ConnectError, LastConnectError, connect_problem};
 use crate::probe::probe;
@@ -103,6 +104,8 @@ pub(crate) struct Manager {
     pub(crate) setup: String,
     /// The last connection failure.
     pub(crate) last_error: LastConnectError,
+    /// TLS as configured.
+    pub(crate) tls: MakeRustlsConnect,
 }
 
 impl std::fmt::Debug for Manager {
@@ -139,7 +142,7 @@ impl Manager {
     /// A new connection with the session settings applied and its server session known.
     pub(crate) fn open(&self) -> Result<Conn, ConnectError> {
         probe(&self.config).map_err(ConnectError::Silent)?;
-        let mut client = self.config.connect(NoTls)?;
+        let mut client = self.config.connect(self.tls.clone())?;
         let replies = client.simple_query(&format!(
             "{}; SELECT pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()",
             self.setup

@@ -118,9 +118,12 @@ fn f9_cancelled_writes_leave_clean_connections() {
         .get(0);
     let locks: i64 = admin
         .query_one(
+            // Locks of our sessions only: autovacuum may be analysing the tables just written.
             "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
-             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1",
-            &[&config.schema],
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE n.nspname = $1 AND a.application_name = $2",
+            &[&config.schema, &name],
         )
         .unwrap()
         .get(0);

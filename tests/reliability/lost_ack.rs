@@ -165,6 +165,8 @@ fn settings(proxy: &Proxy) -> Vec<(String, String)> {
         ("POSTGRES_POOL_SIZE", "1".to_owned()),
         ("POSTGRES_MAX_OVERFLOW", "0".to_owned()),
         ("POSTGRES_CONNECT_TIMEOUT", "5".to_owned()),
+        // The proxy reads the protocol to find committed replies: no TLS on this path.
+        ("POSTGRES_SSLMODE", "disable".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

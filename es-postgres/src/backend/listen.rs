@@ -5,10 +5,9 @@ use std::sync::{Arc, Weak};
 use std::thread;
 use std::time::Duration;
 
-use postgres::NoTls;
 use postgres::fallible_iterator::FallibleIterator;
 
-use super::PostgresBackend;
+use super::{PostgresBackend, Tls};
 
 impl PostgresBackend {
     /// Starts, once, a thread that LISTENs on `channel` and wakes this backend's subscriptions
@@ -19,19 +18,25 @@ impl PostgresBackend {
         self.listener.get_or_init(|| {
             let weak = Arc::downgrade(self);
             let config = self.client_config.clone();
+            let tls = self.tls.clone();
             let listen = format!("LISTEN \"{channel}\"");
             // Without the thread, subscriptions still poll; nothing to report.
             let _ = thread::Builder::new()
                 .name("es-postgres-listen".to_owned())
-                .spawn(move || listen_loop(&weak, &config, &listen));
+                .spawn(move || listen_loop(&weak, &config, &tls, &listen));
         });
     }
 }
 
-fn listen_loop(backend: &Weak<PostgresBackend>, config: &postgres::Config, listen: &str) {
+fn listen_loop(
+    backend: &Weak<PostgresBackend>,
+    config: &postgres::Config,
+    tls: &Tls,
+    listen: &str,
+) {
     const TICK: Duration = Duration::from_millis(500);
     while backend.strong_count() > 0 {
-        let connected = config.connect(NoTls).and_then(|mut client| {
+        let connected = config.connect(tls.0.clone()).and_then(|mut client| {
             client.batch_execute(listen)?;
             Ok(client)
         });

@@ -35,6 +35,16 @@ fn millis(d: Duration) -> u128 {
     d.as_millis()
 }
 
+/// The TLS connector (it shows nothing of itself).
+#[derive(Clone)]
+pub(crate) struct Tls(pub(crate) tokio_postgres_rustls::MakeRustlsConnect);
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tls")
+    }
+}
+
 /// One application's tables.
 #[derive(Debug)]
 pub(crate) struct PostgresBackend {
@@ -43,6 +53,8 @@ pub(crate) struct PostgresBackend {
     lock_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     client_config: postgres::Config,
+    /// TLS as configured, for the LISTEN connection.
+    tls: Tls,
     listener: OnceLock<()>,
     combiner: Combiner,
     /// The pool's last failure to open a connection.
@@ -69,7 +81,9 @@ impl PostgresBackend {
             config: config.client_config(),
             setup,
             last_error: LastConnectError::default(),
+            tls: config.tls.connector()?,
         };
+        let tls = manager.tls.clone();
         // The first connection now, so that a wrong password, database, host or port fails
         // here, at once, saying which; it creates the tables when that is asked for.
         blocking(|| {
@@ -101,6 +115,7 @@ impl PostgresBackend {
             lock_timeout: config.lock_timeout,
             connect_timeout: config.connect_timeout,
             client_config: config.client_config(),
+            tls: Tls(tls),
             listener: OnceLock::new(),
             combiner: Combiner::default(),
             last_error,
