@@ -46,6 +46,17 @@ pub(crate) fn map_pg_error(e: postgres::Error, call: Call, lock: Duration) -> Er
     let class = &code.code()[..2];
     if code == SqlState::UNIQUE_VIOLATION {
         Error::VersionConflict { source }
+    } else if code == SqlState::INVALID_SQL_STATEMENT_NAME {
+        // A prepared statement vanished although it was prepared again at once (see
+        // `Conn::query`): the session changes under the connection.
+        Error::Programming {
+            source: format!(
+                "{source}: a prepared statement vanished between two calls; is the connection \
+                 going through a pooler in transaction mode (pgbouncer pool_mode = transaction)? \
+                 Use session mode, or connect directly"
+            )
+            .into(),
+        }
     } else if code == SqlState::LOCK_NOT_AVAILABLE {
         Error::Timeout {
             kind: TimeoutKind::Lock,
