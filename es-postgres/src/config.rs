@@ -18,7 +18,10 @@ pub const POLL_INTERVAL: Duration = es_core::backend::DEFAULT_POLL_INTERVAL;
 pub struct PostgresConfig {
     /// `POSTGRES_DBNAME` (required).
     pub dbname: String,
-    /// `POSTGRES_HOST` (required).
+    /// `POSTGRES_HOST` (required): a host, or a comma-separated list of `host` or `host:port`
+    /// entries (IPv6 in brackets, `[::1]:5432`). With several, connections go to the first
+    /// that accepts and is writable (libpq's `target_session_attrs=read-write`): after a
+    /// failover, to the promoted standby.
     pub host: String,
     /// `POSTGRES_PORT` (default 5432).
     pub port: u16,
@@ -85,6 +88,32 @@ impl fmt::Debug for PostgresConfig {
     }
 }
 
+/// `host`, `host:port` or `[ipv6]:port` as (host, port), with `default` when no port is given;
+/// `None` for an empty host or a malformed port.
+fn split_host(entry: &str, default: u16) -> Option<(&str, u16)> {
+    let (host, port) = match entry.strip_prefix('[') {
+        Some(rest) => {
+            let (host, after) = rest.split_once(']')?;
+            match after.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None if after.is_empty() => (host, None),
+                None => return None,
+            }
+        }
+        // A bare IPv6 address has several colons and no port.
+        None if entry.matches(':').count() > 1 => (entry, None),
+        None => match entry.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (entry, None),
+        },
+    };
+    let port = match port {
+        Some(p) => p.parse().ok()?,
+        None => default,
+    };
+    (!host.is_empty()).then_some((host, port))
+}
+
 fn seconds(env: &Env, key: &str, default: u64) -> Result<Duration> {
     Ok(Duration::from_secs(
         env.parse::<u64>(key)?.unwrap_or(default),
@@ -147,6 +176,14 @@ impl PostgresConfig {
         if let Some(port) = env.parse::<u16>("POSTGRES_PORT")? {
             c.port = port;
         }
+        for entry in c.host.split(',') {
+            if split_host(entry.trim(), c.port).is_none() {
+                return Err(Error::config(
+                    env.keys_for("POSTGRES_HOST").join(", "),
+                    "an entry is empty or has a malformed port (expected host, host:port or [ipv6]:port)",
+                ));
+            }
+        }
         if let Some(schema) = env.get("POSTGRES_SCHEMA").map(str::trim)
             && !schema.is_empty()
         {
@@ -205,10 +242,19 @@ impl PostgresConfig {
 
     pub(crate) fn client_config(&self) -> postgres::Config {
         let mut config = postgres::Config::new();
+        let hosts: Vec<(&str, u16)> = self
+            .host
+            .split(',')
+            .map(|entry| split_host(entry.trim(), self.port).unwrap_or((entry.trim(), self.port)))
+            .collect();
+        for (host, port) in &hosts {
+            config.host(host).port(*port);
+        }
+        if hosts.len() > 1 {
+            config.target_session_attrs(postgres::config::TargetSessionAttrs::ReadWrite);
+        }
         config
             .dbname(&self.dbname)
-            .host(&self.host)
-            .port(self.port)
             .user(&self.user)
             .password(&self.password)
             .connect_timeout(self.connect_timeout)
@@ -237,6 +283,25 @@ mod tests {
             .with("POSTGRES_HOST", "localhost")
             .with("POSTGRES_USER", "u")
             .with("POSTGRES_PASSWORD", "hunter2")
+    }
+
+    #[test]
+    fn host_lists_with_ports() {
+        assert_eq!(split_host("db", 5432), Some(("db", 5432)));
+        assert_eq!(split_host("db:6000", 5432), Some(("db", 6000)));
+        assert_eq!(split_host("[::1]:6000", 5432), Some(("::1", 6000)));
+        assert_eq!(split_host("::1", 5432), Some(("::1", 5432)));
+        assert_eq!(split_host("", 5432), None);
+        assert_eq!(split_host("db:port", 5432), None);
+        let c = PostgresConfig::from_env(&env().with("POSTGRES_HOST", "a:1, b")).unwrap();
+        let hosts = c.client_config();
+        assert_eq!(hosts.get_ports(), [1, 5432]);
+        assert_eq!(
+            hosts.get_target_session_attrs(),
+            postgres::config::TargetSessionAttrs::ReadWrite
+        );
+        let e = PostgresConfig::from_env(&env().with("POSTGRES_HOST", "a,,b")).unwrap_err();
+        assert!(e.to_string().contains("POSTGRES_HOST"), "{e}");
     }
 
     #[test]

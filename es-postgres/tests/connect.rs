@@ -112,3 +112,17 @@ fn the_right_settings_still_open() {
     PostgresProcessRecorder::new(&config, "app").unwrap();
     es_postgres::drop_postgres_schema(&config, &config.schema).unwrap();
 }
+
+/// With several hosts, a recorder connects to the first that accepts (and is writable): here
+/// the first refuses. When none accepts, the error is the refusal.
+#[test]
+fn several_hosts_reach_the_one_that_answers() {
+    let Some(mut config) = config() else { return };
+    let (closed, port) = (closed_port(), config.port);
+    config.host = format!("127.0.0.1:{closed},{}:{port}", config.host);
+    config.schema = format!("hosts_{}", es_core::Uuid::new_v4().simple());
+    PostgresProcessRecorder::new(&config, "app").unwrap();
+    es_postgres::drop_postgres_schema(&config, &config.schema).unwrap();
+    config.host = format!("127.0.0.1:{closed},127.0.0.1:{}", closed_port());
+    assert_eq!(fails("no host answers", &config).0, ConnectProblem::Refused);
+}

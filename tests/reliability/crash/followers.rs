@@ -158,7 +158,7 @@ fn race(config: &PostgresConfig, n: usize, kills: usize, rng: &mut Rng) {
     // A replacement overlaps a dying session only when the server has not yet noticed the kill:
     // a matter of timing. While none has, up to `EXTRA` more workers are killed, so that the
     // check below cannot fail by bad luck with a handful of kills.
-    const EXTRA: usize = 16;
+    const EXTRA: usize = 40;
     let (mut overlapped, mut i, mut killed) = (0, 0, 0);
     loop {
         i += 1;
