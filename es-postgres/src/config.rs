@@ -200,6 +200,12 @@ impl PostgresConfig {
             ));
         }
         c.connect_timeout = seconds(env, "POSTGRES_CONNECT_TIMEOUT", 30)?;
+        if c.connect_timeout.is_zero() {
+            return Err(Error::config(
+                "POSTGRES_CONNECT_TIMEOUT",
+                "the connect timeout must be at least 1 second",
+            ));
+        }
         c.lock_timeout = seconds(env, "POSTGRES_LOCK_TIMEOUT", 0)?;
         c.idle_in_transaction_session_timeout =
             seconds(env, "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT", 5)?;

@@ -126,3 +126,117 @@ fn several_hosts_reach_the_one_that_answers() {
     config.host = format!("127.0.0.1:{closed},127.0.0.1:{}", closed_port());
     assert_eq!(fails("no host answers", &config).0, ConnectProblem::Refused);
 }
+
+/// A zero connect timeout set in code is a configuration error, not a panic of the pool (from
+/// the environment, `POSTGRES_CONNECT_TIMEOUT=0` is refused by `from_env`).
+#[test]
+fn a_zero_connect_timeout_is_a_config_error() {
+    let mut config = PostgresConfig::new("db", "127.0.0.1", "u", SECRET);
+    config.connect_timeout = Duration::ZERO;
+    let e = PostgresProcessRecorder::new(&config, "app").unwrap_err();
+    assert!(
+        matches!(&e, Error::Config { .. }) && e.to_string().contains("POSTGRES_CONNECT_TIMEOUT"),
+        "{e}"
+    );
+    let env = Env::new("").with_all([
+        ("POSTGRES_DBNAME", "db"),
+        ("POSTGRES_HOST", "127.0.0.1"),
+        ("POSTGRES_USER", "u"),
+        ("POSTGRES_PASSWORD", SECRET),
+        ("POSTGRES_CONNECT_TIMEOUT", "0"),
+    ]);
+    let e = PostgresConfig::from_env(&env).unwrap_err();
+    assert!(e.to_string().contains("POSTGRES_CONNECT_TIMEOUT"), "{e}");
+}
+
+/// After the server has been unreachable for 4 s, a blocked write succeeds soon after it is
+/// back, at the default connect timeout (30 s): the pool retries at most every 0.5 s. (r2d2's
+/// own delay doubles up to half the connect timeout: 1.6 s, then 3.2 s here.)
+#[test]
+fn writes_resume_soon_after_an_outage() {
+    let Some(mut config) = config() else { return };
+    let proxy = Proxy::start(&config.host, config.port);
+    (config.host, config.port) = ("127.0.0.1".to_owned(), proxy.port);
+    config.connect_timeout = Duration::from_secs(30);
+    config.schema = format!("resume_{}", es_core::Uuid::new_v4().simple());
+    let r = PostgresProcessRecorder::new(&config, "app").unwrap();
+    let id = es_core::Uuid::new_v4();
+    let event = |v| es_core::StoredEvent::new(id, v, "Resumed", Vec::new());
+    use es_core::AggregateRecorder;
+    r.insert_events(&[event(1)]).unwrap();
+    proxy.cut();
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            // Fails while the proxy refuses, then blocks waiting for a connection.
+            while r.insert_events(&[event(2)]).is_err() {}
+            Instant::now()
+        });
+        std::thread::sleep(Duration::from_secs(4));
+        let back = Instant::now();
+        proxy.restore();
+        let resumed = writer.join().unwrap() - back;
+        eprintln!("a write succeeded {resumed:?} after the server was back");
+        assert!(resumed < Duration::from_millis(1500), "{resumed:?}");
+    });
+    drop(r);
+    proxy.restore();
+    es_postgres::drop_postgres_schema(&config, &config.schema).unwrap();
+}
+
+/// A loopback TCP proxy to the server that can refuse: while cut, it closes every accepted
+/// connection at once, and cutting closes the open ones.
+struct Proxy {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(host: &str, port: u16) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let proxy = Self {
+            port: listener.local_addr().unwrap().port(),
+            up: std::sync::Arc::new(true.into()),
+            open: std::sync::Arc::default(),
+        };
+        let (up, open, upstream) = (
+            std::sync::Arc::clone(&proxy.up),
+            std::sync::Arc::clone(&proxy.open),
+            format!("{host}:{port}"),
+        );
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !up.load(Ordering::SeqCst) {
+                    continue; // dropped: closed at once
+                }
+                let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let mut list = open.lock().unwrap();
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server.try_clone().unwrap(), client.try_clone().unwrap()),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+                list.extend([client, server]);
+            }
+        });
+        proxy
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}

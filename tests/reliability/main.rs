@@ -22,6 +22,8 @@
 //!   applications (F2, `crash/followers.rs`);
 //! - `lost_ack.rs`: lost commit acknowledgements through a loopback proxy (F3);
 //! - `outage.rs`: server restart, backend kill and outage (F5, private cluster, full profile);
+//! - `failover.rs`: a primary killed and its standby promoted, synchronous and asynchronous
+//!   replication (F15, its own primary and standby, full profile);
 //! - `stalls.rs`: stopped writers and idle lock holders (F6);
 //! - `deadlocks.rs`: lock order on every write path (F8);
 //! - `cancels.rs`: server-side cancels of writes (F9);
@@ -40,6 +42,7 @@ mod cancels;
 mod contention;
 mod crash;
 mod deadlocks;
+mod failover;
 mod hostile;
 mod lost_ack;
 mod names;

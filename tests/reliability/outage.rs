@@ -30,14 +30,15 @@ fn pg_ctl(cluster: &str, action: &str) {
     assert!(status.success(), "pg_ctlcluster {action}");
 }
 
+/// What one writer of [`append_until`] saw.
 #[derive(Default)]
-struct Writer {
-    acked: Vec<u64>,
-    unknown: Vec<u64>,
-    errors: usize,
-    last_ok: Option<Instant>,
+pub(super) struct Writer {
+    pub(super) acked: Vec<u64>,
+    pub(super) unknown: Vec<u64>,
+    pub(super) errors: usize,
+    pub(super) last_ok: Option<Instant>,
     /// Pauses of over 50 ms between acknowledged writes: (start, length).
-    pauses: Vec<(Instant, Duration)>,
+    pub(super) pauses: Vec<(Instant, Duration)>,
 }
 
 #[test]
@@ -85,33 +86,7 @@ fn f5_writers_resume_after_restart_and_outage() {
         let mut handles = Vec::new();
         for (id, state) in &writers {
             let (r, stop) = (&r, &stop);
-            handles.push(s.spawn(move || {
-                let mut v = 1;
-                while !stop.load(Ordering::SeqCst) {
-                    match r.insert_events(&[StoredEvent::new(*id, v, "F5", Vec::new())]) {
-                        Ok(_) => {
-                            let mut w = state.lock().unwrap();
-                            w.acked.push(v);
-                            let now = Instant::now();
-                            if let Some(last) = w.last_ok
-                                && now - last > Duration::from_millis(50)
-                            {
-                                w.pauses.push((last, now - last));
-                            }
-                            w.last_ok = Some(now);
-                            v += 1;
-                        }
-                        // A commit whose acknowledgement was lost: resolved below by the conflict.
-                        Err(e) if e.is_outcome_unknown() => state.lock().unwrap().unknown.push(v),
-                        // The earlier unknown outcome had committed: move on.
-                        Err(e) if e.is_version_conflict() => v += 1,
-                        Err(_) => {
-                            state.lock().unwrap().errors += 1;
-                            std::thread::sleep(Duration::from_millis(20));
-                        }
-                    }
-                }
-            }));
+            handles.push(s.spawn(move || append_until(r, *id, "F5", state, stop)));
         }
         std::thread::sleep(Duration::from_secs(1));
         pg_ctl(&cluster, "restart");
@@ -235,8 +210,45 @@ fn kill_one_backend(config: &PostgresConfig) -> Instant {
     Instant::now()
 }
 
+/// Appends version after version of aggregate `id` (each state the version's digits), until
+/// `stop`, into `state`: after an unknown outcome the same version is sent again, and a version
+/// conflict then means the earlier send had committed; other errors are counted and retried
+/// after 20 ms.
+pub(super) fn append_until(
+    r: &impl AggregateRecorder,
+    id: Uuid,
+    topic: &str,
+    state: &Mutex<Writer>,
+    stop: &AtomicBool,
+) {
+    let mut v = 1;
+    while !stop.load(Ordering::SeqCst) {
+        let event = StoredEvent::new(id, v, topic, v.to_string().into_bytes());
+        match r.insert_events(&[event]) {
+            Ok(_) => {
+                let mut w = state.lock().unwrap();
+                w.acked.push(v);
+                let now = Instant::now();
+                if let Some(last) = w.last_ok
+                    && now - last > Duration::from_millis(50)
+                {
+                    w.pauses.push((last, now - last));
+                }
+                w.last_ok = Some(now);
+                v += 1;
+            }
+            Err(e) if e.is_outcome_unknown() => state.lock().unwrap().unknown.push(v),
+            Err(e) if e.is_version_conflict() => v += 1,
+            Err(_) => {
+                state.lock().unwrap().errors += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
 /// How long after `since` every writer had a write acknowledged (at most 15 s).
-fn wait_for_writers(writers: &[(Uuid, Mutex<Writer>)], since: Instant) -> Duration {
+pub(super) fn wait_for_writers(writers: &[(Uuid, Mutex<Writer>)], since: Instant) -> Duration {
     let deadline = since + Duration::from_secs(15);
     loop {
         let resumed = writers

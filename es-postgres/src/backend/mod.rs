@@ -31,6 +31,12 @@ use crate::sql::{Kind, Sql};
 
 type Pool = r2d2::Pool<Manager>;
 
+/// The longest delay between two attempts to open a connection while the server cannot be
+/// reached: a server that returns (a restart, a promoted standby) is used within this long.
+/// r2d2 doubles the delay from 200 ms up to half its `connection_timeout`; left at the connect
+/// timeout (30 s by default), writes would resume up to 15 s after the server was back.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_millis(500);
+
 fn millis(d: Duration) -> u128 {
     d.as_millis()
 }
@@ -77,6 +83,12 @@ impl PostgresBackend {
             millis(config.idle_in_transaction_session_timeout),
             millis(config.lock_timeout)
         );
+        if config.connect_timeout.is_zero() {
+            return Err(Error::config(
+                "POSTGRES_CONNECT_TIMEOUT",
+                "the connect timeout must be positive",
+            ));
+        }
         let manager = Manager {
             config: config.client_config(),
             setup,
@@ -105,7 +117,9 @@ impl PostgresBackend {
         let pool = r2d2::Pool::builder()
             .max_size(config.pool_size + config.max_overflow)
             .min_idle(Some(0))
-            .connection_timeout(config.connect_timeout)
+            // Every wait for a connection names its own timeout: r2d2 uses this one only to
+            // cap the delay between its attempts to open a connection after a failure.
+            .connection_timeout(2 * MAX_RECONNECT_DELAY)
             .max_lifetime(config.conn_max_age)
             .test_on_check_out(config.pre_ping)
             .build_unchecked(manager);
@@ -148,10 +162,13 @@ impl PostgresBackend {
         let mut tries = 0;
         loop {
             tries += 1;
-            let mut conn = self.pool.get().map_err(|e| Failed {
-                error: map_pool_error(e, self.connect_timeout, &self.last_error),
-                session: None,
-            })?;
+            let mut conn = self
+                .pool
+                .get_timeout(self.connect_timeout)
+                .map_err(|e| Failed {
+                    error: map_pool_error(e, self.connect_timeout, &self.last_error),
+                    session: None,
+                })?;
             if conn.client().is_closed() && tries < 3 {
                 // Closed while idle in the pool; nothing was sent. The pool drops it.
                 continue;
