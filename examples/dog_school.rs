@@ -23,6 +23,10 @@ use eventsourcing::system::{MultiThreadedRunner, SingleThreadedRunner};
 fn main() -> ExitCode {
     let backend = std::env::var("PERSISTENCE_MODULE").unwrap_or_else(|_| "popo".to_owned());
     let which = std::env::var("RUNNER").unwrap_or_else(|_| "both".to_owned());
+    if !matches!(which.as_str(), "single" | "multi" | "both") {
+        eprintln!("configuration error: RUNNER: expected single, multi or both");
+        return ExitCode::FAILURE;
+    }
     let system = match tutorial::system() {
         Ok(s) => s,
         Err(e) => {
@@ -41,7 +45,7 @@ fn main() -> ExitCode {
             "{name} runner on {backend}: counts are right (roll over 3, fetch ball 2, play dead 1)"
         ),
         Err(e) => {
-            println!("{name} runner on {backend}: FAILED: {e}");
+            eprintln!("{name} runner on {backend}: FAILED: {e}");
             ok = false;
         }
     };

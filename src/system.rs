@@ -7,8 +7,8 @@ use std::sync::Arc;
 use es_core::application::Application;
 #[doc(inline)]
 pub use es_core::system::{
-    App, AppFactory, MultiThreadedRunner, Node, ProcessApplication, Processing, Received,
-    SingleThreadedRunner, System,
+    App, AppFactory, EdgeHealth, EdgeState, MultiThreadedRunner, Node, ProcessApplication,
+    Processing, Received, SingleThreadedRunner, System,
 };
 use es_core::{Env, Result};
 

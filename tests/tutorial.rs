@@ -115,3 +115,40 @@ fn postgres_with_cipher_and_compression() {
     tutorial::test(&runner).unwrap_or_else(|e| panic!("postgres, multi-threaded: {e}"));
     drop_postgres_schema(&config, &schema).unwrap();
 }
+
+/// The tutorial three times in a row with both runners on one durable store (a SQLite file;
+/// a PostgreSQL schema with one key): the counts of earlier runs stay, and each run checks what
+/// it added.
+#[test]
+fn three_runs_on_one_durable_store_with_both_runners() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir
+        .path()
+        .join("tutorial.db")
+        .to_string_lossy()
+        .into_owned();
+    let sqlite = env(&[("PERSISTENCE_MODULE", "sqlite"), ("SQLITE_DBNAME", &file)]);
+    for run in 1..=3 {
+        run_both(
+            &format!("sqlite file, run {run}"),
+            sqlite.clone(),
+            sqlite.clone(),
+        );
+    }
+    if es_testkit::env_or_skip("POSTGRES_DBNAME").is_none() {
+        return;
+    }
+    let schema = format!("tutorial_{}", Uuid::new_v4().simple());
+    let key = AesCipher::create_key(32);
+    let pg = Env::from_process("").with_all([
+        ("PERSISTENCE_MODULE", "eventsourcing.postgres"),
+        ("POSTGRES_SCHEMA", schema.as_str()),
+        ("CIPHER_TOPIC", "eventsourcing.cipher:AESCipher"),
+        ("CIPHER_KEY", key.as_str()),
+    ]);
+    for run in 1..=3 {
+        run_both(&format!("postgres, run {run}"), pg.clone(), pg.clone());
+    }
+    let config = PostgresConfig::from_env(&pg).unwrap();
+    drop_postgres_schema(&config, &schema).unwrap();
+}

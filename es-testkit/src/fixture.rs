@@ -91,3 +91,70 @@ impl<R: ProcessRecorder, G: Send + Sync + Debug> ProcessRecorder for Guarded<R, 
         self.recorder.insert_events_with_tracking(events, tracking)
     }
 }
+
+/// A recorder whose writes fail with an operational error while its switch is on, as if its
+/// database were unreachable: for the runners' outage property. Reads pass through.
+#[derive(Debug)]
+pub(crate) struct Outage<R> {
+    recorder: R,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<R> Outage<R> {
+    /// `recorder`, failing its writes while `down` is true.
+    pub(crate) fn new(recorder: R, down: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        Self { recorder, down }
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(es_core::Error::Operational {
+                source: "the database is unreachable (an outage of the test)".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl<R: AggregateRecorder> AggregateRecorder for Outage<R> {
+    fn insert_events(&self, events: &[StoredEvent]) -> Result<Vec<NotificationId>> {
+        self.check()?;
+        self.recorder.insert_events(events)
+    }
+    fn select_events(&self, originator_id: Uuid, query: &EventQuery) -> Result<Vec<StoredEvent>> {
+        self.recorder.select_events(originator_id, query)
+    }
+}
+
+impl<R: ApplicationRecorder> ApplicationRecorder for Outage<R> {
+    fn select_notifications(&self, query: &NotificationQuery) -> Result<Vec<Notification>> {
+        self.recorder.select_notifications(query)
+    }
+    fn max_notification_id(&self) -> Result<Option<NotificationId>> {
+        self.recorder.max_notification_id()
+    }
+    fn subscribe(&self, gt: Option<NotificationId>, topics: &[String]) -> Result<Subscription> {
+        self.recorder.subscribe(gt, topics)
+    }
+}
+
+impl<R: TrackingRecorder> TrackingRecorder for Outage<R> {
+    fn insert_tracking(&self, tracking: &Tracking) -> Result<()> {
+        self.check()?;
+        self.recorder.insert_tracking(tracking)
+    }
+    fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
+        self.recorder.max_tracking_id(application_name)
+    }
+}
+
+impl<R: ProcessRecorder> ProcessRecorder for Outage<R> {
+    fn insert_events_with_tracking(
+        &self,
+        events: &[StoredEvent],
+        tracking: &Tracking,
+    ) -> Result<Vec<NotificationId>> {
+        self.check()?;
+        self.recorder.insert_events_with_tracking(events, tracking)
+    }
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use es_core::application::Application;
-use es_core::system::{App, AppFactory, MultiThreadedRunner, SingleThreadedRunner};
+use es_core::system::{App, AppFactory, EdgeState, MultiThreadedRunner, SingleThreadedRunner};
 use es_core::{Env, Error, Uuid};
 
 use crate::apps::Open;
@@ -160,9 +160,32 @@ pub fn a_poison_event_is_processed_once_after_the_cure(storage: &dyn Fn() -> Ope
     let strict = runner.get::<Strict>().unwrap();
     let dog = school.register_dog("Rex").unwrap();
     let e = school.add_trick(dog, &trick).unwrap_err();
+    assert_eq!(
+        e.recorded_ids(),
+        Some(&[school.last_id()][..]),
+        "the save says its event is recorded: {e}"
+    );
+    let Error::Recorded { source, .. } = &e else {
+        unreachable!()
+    };
     assert!(
-        matches!(e, Error::Processing { ref leader, .. } if leader == "DogSchool"),
+        matches!(&**source, Error::EdgeStopped { leader, source, .. }
+            if leader == "DogSchool" && matches!(**source, Error::Processing { .. })),
         "{e}"
+    );
+    let started = Instant::now();
+    let waited = runner
+        .wait::<Strict>(DogSchool::NAME, school.last_id(), deadline())
+        .unwrap_err();
+    assert!(
+        matches!(waited, Error::EdgeStopped { .. }) && started.elapsed() < deadline() / 2,
+        "wait returns the error at once: {waited}"
+    );
+    let health = runner.health().unwrap();
+    assert!(
+        matches!(&health[0].state, EdgeState::Failed { error } if error.contains("cannot count"))
+            && health[0].lag == 1,
+        "{health:?}"
     );
     let recorded: Dog = school.0.get(dog).unwrap();
     assert_eq!(
@@ -187,6 +210,13 @@ pub fn a_poison_event_is_processed_once_after_the_cure(storage: &dyn Fn() -> Ope
         (1, 1),
         "once after the cure"
     );
+    let health = runner.health().unwrap();
+    assert!(
+        health[0].state == EdgeState::CaughtUp
+            && health[0].lag == 0
+            && health[0].last_processed.is_some(),
+        "{health:?}"
+    );
     runner.stop().unwrap();
 
     let trick = format!("poison-{}", Uuid::new_v4());
@@ -198,6 +228,22 @@ pub fn a_poison_event_is_processed_once_after_the_cure(storage: &dyn Fn() -> Ope
     let dog = school.register_dog("Rex").unwrap();
     school.add_trick(dog, &trick).unwrap();
     let poisoned = school.last_id();
+    let started = Instant::now();
+    let waited = runner
+        .wait::<Strict>(DogSchool::NAME, poisoned, deadline())
+        .unwrap_err();
+    assert!(
+        matches!(&waited, Error::EdgeStopped { follower, source, .. }
+            if follower == Strict::NAME && matches!(**source, Error::Processing { .. }))
+            && started.elapsed() < deadline() / 2,
+        "wait returns the policy's error, not a timeout: {waited}"
+    );
+    drop(waited);
+    let health = runner.health().unwrap();
+    assert!(
+        matches!(&health[0].state, EdgeState::Failed { error } if error.contains("cannot count")),
+        "{health:?}"
+    );
     let e = runner.watch_for_errors(deadline()).unwrap_err();
     assert!(
         matches!(e, Error::Processing { notification_id, .. } if notification_id == poisoned),
@@ -230,4 +276,83 @@ pub fn a_poison_event_is_processed_once_after_the_cure(storage: &dyn Fn() -> Ope
     let err = runner.stop().unwrap_err();
     assert!(err.to_string().contains("cannot count"), "{err}");
     POISON.lock().unwrap().remove(&trick2);
+}
+
+/// The follower's store refuses writes for a while (an outage): the multi-threaded runner
+/// retries with back-off and shows the edge as retrying, then processes everything once; the
+/// single-threaded runner's save says its event was recorded and the processing failed, and
+/// the next save catches up.
+pub fn an_outage_shows_as_retrying_and_recovers(storage: &dyn Fn() -> Open) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let down = Arc::new(AtomicBool::new(false));
+    let open = storage();
+    let (inner, switch) = (Arc::clone(&open), Arc::clone(&down));
+    let flaky: Open = Arc::new(move |env: &Env, snapshots: bool| {
+        let mut recorders = inner(env, snapshots)?;
+        if env.name() == Strict::NAME {
+            recorders.events = Arc::new(crate::fixture::Outage::new(
+                recorders.events,
+                Arc::clone(&switch),
+            ));
+        }
+        Ok(recorders)
+    });
+    let trick = format!("outage-{}", Uuid::new_v4());
+    let runner = MultiThreadedRunner::new(system(), Env::new(""), factory(&flaky));
+    runner.start().unwrap();
+    let school = runner.get::<DogSchool>().unwrap();
+    let dog = school.register_dog("Rex").unwrap();
+    school.add_trick(dog, &trick).unwrap();
+    runner
+        .wait::<Strict>(DogSchool::NAME, school.last_id(), deadline())
+        .unwrap();
+    down.store(true, Ordering::SeqCst);
+    school.add_trick(dog, &trick).unwrap();
+    school.add_trick(dog, &trick).unwrap();
+    let until = Instant::now() + deadline();
+    let retrying = loop {
+        let health = runner.health().unwrap();
+        if matches!(health[0].state, EdgeState::Retrying { .. }) || Instant::now() > until {
+            break health;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(
+        matches!(&retrying[0].state, EdgeState::Retrying { error } if error.contains("unreachable"))
+            && retrying[0].lag >= 2,
+        "{retrying:?}"
+    );
+    down.store(false, Ordering::SeqCst);
+    runner
+        .wait::<Strict>(DogSchool::NAME, school.last_id(), deadline())
+        .unwrap();
+    assert_eq!(runner.get::<Strict>().unwrap().count(&trick), 3);
+    let health = runner.health().unwrap();
+    assert!(
+        health[0].state == EdgeState::CaughtUp && health[0].lag == 0,
+        "{health:?}"
+    );
+    runner.stop().unwrap();
+
+    let runner = SingleThreadedRunner::new(system(), Env::new(""), factory(&flaky));
+    runner.start().unwrap();
+    let school = runner.get::<DogSchool>().unwrap();
+    down.store(true, Ordering::SeqCst);
+    let e = school.add_trick(dog, &trick).unwrap_err();
+    assert!(
+        e.recorded_ids() == Some(&[school.last_id()][..]) && !e.is_operational(),
+        "recorded, so not to be retried as an outage: {e}"
+    );
+    assert!(
+        matches!(
+            &runner.health().unwrap()[0].state,
+            EdgeState::Retrying { .. }
+        ),
+        "{:?}",
+        runner.health()
+    );
+    down.store(false, Ordering::SeqCst);
+    school.add_trick(dog, &trick).unwrap();
+    assert_eq!(runner.get::<Strict>().unwrap().count(&trick), 5);
+    runner.stop().unwrap();
 }

@@ -66,6 +66,14 @@ pub struct Recording {
     pub notification_id: NotificationId,
 }
 
+/// `error`, after `recordings` were committed: [`Error::Recorded`].
+fn recorded(recordings: &[Recording], error: Error) -> Error {
+    Error::Recorded {
+        notification_ids: recordings.iter().map(|r| r.notification_id).collect(),
+        source: Box::new(error),
+    }
+}
+
 /// An event-sourced application: a name, an env, recorders and a mapper.
 ///
 /// `AGGREGATE_CACHE_MAXSIZE` (unset: no cache; 0: unbounded) turns on the aggregate cache; a
@@ -82,8 +90,8 @@ pub struct Application {
 }
 
 /// Called after every successful record of an application with its recordings; an error is
-/// returned to the caller of `save` (the events stay recorded). Runners use it to prompt
-/// followers.
+/// returned to the caller of `save` as [`Error::Recorded`] (the events stay recorded). Runners
+/// use it to prompt followers.
 pub type Listener = Arc<dyn Fn(&[Recording]) -> Result<()> + Send + Sync>;
 
 impl std::fmt::Debug for Application {
@@ -211,7 +219,9 @@ impl Application {
     /// # Errors
     ///
     /// [`Error::VersionConflict`] when another writer saved one of these aggregates first
-    /// (reload and retry); [`Error::Encode`]; the recorder's errors.
+    /// (reload and retry); [`Error::Encode`]; the recorder's errors. [`Error::Recorded`] when
+    /// the events were recorded but the snapshot or a listener (a single-threaded runner's
+    /// followers) failed afterwards: do not repeat the command.
     pub fn save_all(&self, aggregates: &mut [&mut dyn Pending]) -> Result<Vec<Recording>> {
         self.record(aggregates, None)
     }
@@ -251,18 +261,23 @@ impl Application {
                 notification_id,
             })
             .collect();
+        let mut snapshot_due = Vec::with_capacity(aggregates.len());
         for (a, saved) in aggregates.iter_mut().zip(counts) {
             let (id, version) = a.position();
-            let crossed = self
-                .intervals
-                .get(a.type_name())
-                .is_some_and(|&n| (version - saved.min(version) + 1..=version).any(|v| v % n == 0));
+            snapshot_due.push(self.intervals.get(a.type_name()).is_some_and(|&n| {
+                (version - saved.min(version) + 1..=version).any(|v| v % n == 0)
+            }));
             a.clear_pending();
             if let Some(cache) = &self.cache {
                 cache.put(id, version, a.cache_copy());
             }
-            if crossed && let Some(snapshots) = &self.recorders.snapshots {
-                snapshots.insert_events(&[a.snapshot(&self.mapper)?])?;
+        }
+        // Only once every aggregate is saved: a failing snapshot leaves none of them pending.
+        if let Some(snapshots) = &self.recorders.snapshots {
+            for (a, _) in aggregates.iter().zip(snapshot_due).filter(|(_, due)| *due) {
+                a.snapshot(&self.mapper)
+                    .and_then(|snapshot| snapshots.insert_events(&[snapshot]).map(drop))
+                    .map_err(|e| recorded(&recordings, e))?;
             }
         }
         if !recordings.is_empty() {
@@ -272,7 +287,7 @@ impl Application {
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone();
             for listener in listeners {
-                listener(&recordings)?;
+                listener(&recordings).map_err(|e| recorded(&recordings, e))?;
             }
         }
         Ok(recordings)

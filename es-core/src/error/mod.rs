@@ -232,6 +232,48 @@ pub enum Error {
     /// A wait was interrupted through its [`StopHandle`](crate::StopHandle).
     #[error("wait interrupted")]
     WaitInterrupted,
+    /// The events were recorded, at these notification ids, but what runs after the commit
+    /// failed (`source`): a single-threaded runner's processing of them by followers, another
+    /// listener, or the snapshot. **Do not repeat the command**: its events are stored. A
+    /// single-threaded runner retries the processing on the leader's next save (or at
+    /// the runner's next start).
+    #[error(
+        "the events were recorded (notification ids {}), but then: {source}",
+        ids(notification_ids)
+    )]
+    Recorded {
+        /// The recorded events' notification ids.
+        notification_ids: Vec<u64>,
+        /// What failed after the commit.
+        source: Box<Self>,
+    },
+    /// A follower stopped processing its leader's notifications at an error that retrying
+    /// cannot cure (an undecodable event, a failing policy): returned at once by a runner's
+    /// `wait` for that follower, and (inside [`Error::Recorded`]) by a single-threaded
+    /// runner's save. The multi-threaded runner's `stop` returns the error itself.
+    #[error("{follower} stopped processing the notifications of {leader}: {source}")]
+    EdgeStopped {
+        /// The leader.
+        leader: String,
+        /// The follower.
+        follower: String,
+        /// The error that stopped it.
+        source: std::sync::Arc<Self>,
+    },
+}
+
+/// `first..=last` for contiguous ids, else the list.
+fn ids(ids: &[u64]) -> String {
+    match (ids.first(), ids.last()) {
+        (Some(first), Some(last)) if last - first + 1 == ids.len() as u64 && ids.len() > 1 => {
+            format!("{first} to {last}")
+        }
+        _ => ids
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 impl Error {
@@ -346,6 +388,17 @@ impl Error {
     pub fn is_config(&self) -> bool {
         matches!(self, Self::Config { .. })
     }
+
+    /// The notification ids of events that were recorded although this error was returned
+    /// ([`Error::Recorded`]): the command must not be repeated.
+    pub fn recorded_ids(&self) -> Option<&[u64]> {
+        match self {
+            Self::Recorded {
+                notification_ids, ..
+            } => Some(notification_ids),
+            _ => None,
+        }
+    }
 }
 
 /// The event that caused a [`Error::VersionConflict`], where the backend knows it.
@@ -361,36 +414,4 @@ pub struct EventConflict {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn predicates_classify_kinds() {
-        let v = Error::version_conflict(Uuid::nil(), 3);
-        assert!(v.is_integrity() && v.is_version_conflict() && !v.is_tracking_conflict());
-        let t = Error::tracking_conflict("up", 2);
-        assert!(t.is_integrity() && t.is_tracking_conflict() && !t.is_version_conflict());
-        let to = Error::Timeout {
-            kind: TimeoutKind::Pool,
-            waited: Duration::from_secs(1),
-        };
-        assert!(to.is_timeout() && to.is_operational() && !to.is_integrity());
-        assert!(Error::programming("x").is_programming());
-        assert!(Error::config("K", "missing").is_config());
-    }
-
-    #[test]
-    fn messages_name_what_conflicted() {
-        let v = Error::version_conflict(Uuid::nil(), 3).to_string();
-        assert!(v.contains("version 3"), "{v}");
-        let t = Error::tracking_conflict("dogschool", 7).to_string();
-        assert!(t.contains("dogschool") && t.contains('7'), "{t}");
-        let conflict = Error::version_conflict(Uuid::nil(), 1);
-        let source = std::error::Error::source(&conflict);
-        assert!(
-            source
-                .and_then(|s| s.downcast_ref::<EventConflict>())
-                .is_some()
-        );
-    }
-}
+mod tests;

@@ -1,9 +1,7 @@
 //! [`Apps`]: the applications a runner has started.
 
+use crate::{Env, Error, Result};
 use std::sync::Arc;
-use std::time::Duration;
-
-use crate::{Env, Error, NotificationId, Result};
 
 use super::{App, AppFactory, NodeApp, System, downcast};
 
@@ -37,35 +35,21 @@ impl Apps {
             .ok_or_else(|| Error::programming(format!("{} is not in the system", T::NAME)))
     }
 
-    fn index(&self, name: &str) -> Result<usize> {
+    pub(crate) fn index(&self, name: &str) -> Result<usize> {
         self.names
             .iter()
             .position(|n| *n == name)
             .ok_or_else(|| Error::programming(format!("{name} is not in the system")))
     }
 
-    /// Blocks until `follower` has processed `leader` up to `notification_id`.
-    pub(crate) fn wait(
-        &self,
-        follower: &str,
-        leader: &str,
-        notification_id: NotificationId,
-        timeout: Duration,
-    ) -> Result<()> {
-        self.index(leader)?;
-        let f = self.index(follower)?;
-        self.apps[f]
-            .application()
-            .recorder()
-            .wait(leader, notification_id, timeout, None)
-    }
-
-    /// The followers of application `leader`.
-    pub(crate) fn followers_of(&self, leader: usize) -> impl Iterator<Item = usize> + '_ {
-        self.edges
-            .iter()
-            .filter(move |e| e.0 == leader)
-            .map(|e| e.1)
+    /// [`Error::EdgeStopped`] for `edge`, which failed at `error`.
+    pub(crate) fn edge_stopped(&self, edge: usize, error: Arc<Error>) -> Error {
+        let (l, f) = self.edges.get(edge).copied().unwrap_or_default();
+        Error::EdgeStopped {
+            leader: self.names.get(l).copied().unwrap_or_default().to_owned(),
+            follower: self.names.get(f).copied().unwrap_or_default().to_owned(),
+            source: error,
+        }
     }
 
     /// Detaches the runner from the applications.

@@ -47,11 +47,13 @@ pub(crate) fn process_one(
     }
 }
 
-/// Processes every notification of `leader` after `follower`'s tracking position, in order.
+/// Processes every notification of `leader` after `follower`'s tracking position, in order,
+/// calling `processed` after each.
 pub(crate) fn pull_and_process(
     follower: &dyn NodeApp,
     leader_name: &str,
     leader: &dyn NodeApp,
+    processed: &mut dyn FnMut(),
 ) -> Result<()> {
     let mut position = follower
         .application()
@@ -71,7 +73,10 @@ pub(crate) fn pull_and_process(
         }
         for n in &page {
             match process_one(follower, leader_name, leader, n) {
-                Ok(()) => position = Some(n.id),
+                Ok(()) => {
+                    position = Some(n.id);
+                    processed();
+                }
                 Err(e) if e.is_tracking_conflict() => {
                     position = follower
                         .application()

@@ -7,6 +7,7 @@
 
 mod apps;
 mod follow;
+mod health;
 mod multi;
 mod single;
 
@@ -18,6 +19,7 @@ use crate::domain::{Aggregate, Event};
 use crate::mapper::Mapper;
 use crate::{Env, Error, Notification, Result, Tracking};
 
+pub use health::{EdgeHealth, EdgeState};
 pub use multi::MultiThreadedRunner;
 pub use single::SingleThreadedRunner;
 

@@ -9,6 +9,7 @@ use crate::{Env, Error, NotificationId, Result, StopHandle};
 
 use super::apps::Apps;
 use super::follow::process_one;
+use super::health::{EdgeHealth, Edges, is_transient};
 use super::{App, AppFactory, System};
 use crate::sync::lock;
 
@@ -20,10 +21,17 @@ struct Shared {
     subscriptions: Mutex<Vec<Option<StopHandle>>>,
     /// One lock per application: a follower processes one notification at a time.
     processing: Vec<Mutex<()>>,
-    /// The first error, and a condition to wait for it.
-    error: Mutex<Option<Error>>,
+    /// Each edge's status, for health and waits.
+    edges: Edges,
+    /// The first edge to fail and its error, and a condition to wait for it.
+    error: Mutex<Option<(usize, Arc<Error>)>>,
     errored: Condvar,
 }
+
+/// The first pause after an operational error; it doubles up to [`MAX_BACKOFF`].
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+/// The longest pause between retries of an edge whose store is unreachable.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 impl Shared {
     fn stop_all(&self) {
@@ -33,48 +41,80 @@ impl Shared {
         }
     }
 
-    fn fail(&self, error: Error) {
+    /// `edge` stopped at `error`: the other edges go on; waits for its follower, `stop` and
+    /// `watch_for_errors` return it.
+    fn fail(&self, edge: usize, error: Error) {
+        let error = Arc::new(error);
+        self.edges.failed(edge, Arc::clone(&error));
         {
             let mut slot = lock(&self.error);
             if slot.is_none() {
-                *slot = Some(error);
+                *slot = Some((edge, error));
             }
         }
         self.errored.notify_all();
-        self.stop_all();
     }
 
-    /// Follows `leader` for `follower` until stopped: subscribes after the follower's tracking
-    /// position (so a backlog is processed at once, and writes of other processes arrive by
-    /// the leader's subscription), and processes each notification. A tracking conflict (another
-    /// instance processed it) resubscribes from the new position.
+    /// Sleeps `pause`, or less when the runner stops.
+    fn pause(&self, pause: Duration) {
+        let until = Instant::now() + pause;
+        while !self.stopping.load(Ordering::SeqCst) {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            thread::sleep(left.min(Duration::from_millis(20)));
+        }
+    }
+
+    /// Follows `leader` for `follower` until stopped or a deterministic error. Operational
+    /// errors (a store unreachable, a timeout), also inside processing, are retried from the
+    /// tracking position after a pause that doubles from 50 ms to 2 s; the edge shows as
+    /// retrying meanwhile.
     fn follow(&self, edge: usize) -> Result<()> {
+        let mut failures = 0u32;
+        while !self.stopping.load(Ordering::SeqCst) {
+            match self.follow_from_tracking(edge, &mut failures) {
+                Ok(()) => {}
+                Err(e) if is_transient(&e) => {
+                    self.edges.retrying(edge, &e);
+                    let pause = MIN_BACKOFF.saturating_mul(1 << failures.min(6));
+                    failures = failures.saturating_add(1);
+                    self.pause(pause.min(MAX_BACKOFF));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Subscribes after the follower's tracking position (so a backlog is processed at once,
+    /// and writes of other processes arrive by the leader's subscription), and processes each
+    /// notification. Returns `Ok` when stopped or when another instance processed a
+    /// notification first (a tracking conflict: resubscribe from the new position).
+    fn follow_from_tracking(&self, edge: usize, failures: &mut u32) -> Result<()> {
         let (l, f) = self.apps.edges[edge];
         let (leader, follower) = (self.apps.apps[l].as_ref(), self.apps.apps[f].as_ref());
         let leader_name = self.apps.names[l];
-        while !self.stopping.load(Ordering::SeqCst) {
-            let position = follower
-                .application()
-                .recorder()
-                .max_tracking_id(leader_name)?;
-            let mut subscription = leader.application().recorder().subscribe(position, &[])?;
-            lock(&self.subscriptions)[edge] = Some(subscription.stop_handle());
-            if self.stopping.load(Ordering::SeqCst) {
-                subscription.stop();
-            }
-            for item in subscription.by_ref() {
-                let notification = match item {
-                    Ok(n) => n,
-                    // The leader's store is unreachable: the subscription backs off and retries.
-                    Err(e) if e.is_operational() => continue,
-                    Err(e) => return Err(e),
-                };
-                let _guard = lock(&self.processing[f]);
-                match process_one(follower, leader_name, leader, &notification) {
-                    Ok(()) => {}
-                    Err(e) if e.is_tracking_conflict() => break,
-                    Err(e) => return Err(e),
+        let position = follower
+            .application()
+            .recorder()
+            .max_tracking_id(leader_name)?;
+        let mut subscription = leader.application().recorder().subscribe(position, &[])?;
+        lock(&self.subscriptions)[edge] = Some(subscription.stop_handle());
+        if self.stopping.load(Ordering::SeqCst) {
+            subscription.stop();
+        }
+        for item in subscription.by_ref() {
+            let notification = item?;
+            let _guard = lock(&self.processing[f]);
+            match process_one(follower, leader_name, leader, &notification) {
+                Ok(()) => {
+                    self.edges.processed(edge);
+                    *failures = 0;
                 }
+                Err(e) if e.is_tracking_conflict() => return Ok(()),
+                Err(e) => return Err(e),
             }
         }
         Ok(())
@@ -90,8 +130,15 @@ struct Running {
 /// leader's [`subscribe`](crate::ApplicationRecorder::subscribe): it catches up with any
 /// backlog at [`start`](Self::start), is woken by the leader's saves in this process, and sees
 /// writes made by other processes through the subscription's polling (or PostgreSQL's
-/// NOTIFY). A processing error stops the runner and is returned by [`stop`](Self::stop) and
-/// [`watch_for_errors`](Self::watch_for_errors). A stopped runner can be started again.
+/// NOTIFY).
+///
+/// Failures: an operational error (a store unreachable, a timeout) is retried with back-off
+/// from 50 ms to 2 s, and the edge shows as retrying in [`health`](Self::health). Any other
+/// error (an undecodable event, a policy's error) stops that edge only: [`wait`](Self::wait)
+/// for its follower returns [`Error::EdgeStopped`], [`stop`](Self::stop) and
+/// [`watch_for_errors`](Self::watch_for_errors) return the error, and
+/// [`health`](Self::health) shows it. A stopped runner can be started again, and then
+/// resumes each edge from its tracking position.
 pub struct MultiThreadedRunner {
     system: System,
     env: Env,
@@ -137,6 +184,7 @@ impl MultiThreadedRunner {
             apps,
             stopping: AtomicBool::new(false),
             subscriptions: Mutex::new(vec![None; edges]),
+            edges: Edges::new(edges),
             error: Mutex::new(None),
             errored: Condvar::new(),
         });
@@ -146,7 +194,7 @@ impl MultiThreadedRunner {
             let name = format!("es-follow-{}", s.apps.names[s.apps.edges[edge].1]);
             let spawned = thread::Builder::new().name(name).spawn(move || {
                 if let Err(e) = s.follow(edge) {
-                    s.fail(e);
+                    s.fail(edge, e);
                 }
             });
             match spawned {
@@ -181,8 +229,14 @@ impl MultiThreadedRunner {
             let _ = t.join();
         }
         running.shared.apps.close();
-        match lock(&running.shared.error).take() {
-            Some(e) => Err(e),
+        let failed = lock(&running.shared.error).take();
+        // The error itself, when no wait holds a copy.
+        running.shared.edges.forget_failures();
+        match failed {
+            Some((edge, e)) => {
+                Err(Arc::try_unwrap(e)
+                    .unwrap_or_else(|e| running.shared.apps.edge_stopped(edge, e)))
+            }
             None => Ok(()),
         }
     }
@@ -194,7 +248,7 @@ impl MultiThreadedRunner {
             .is_some_and(|r| lock(&r.shared.error).is_some())
     }
 
-    /// Waits up to `timeout` for a thread to fail. On failure stops the runner and returns the
+    /// Waits up to `timeout` for an edge to fail. On failure stops the runner and returns the
     /// error; otherwise returns `Ok` after the timeout.
     ///
     /// # Errors
@@ -241,7 +295,9 @@ impl MultiThreadedRunner {
     ///
     /// # Errors
     ///
-    /// [`Error::Timeout`] after `timeout`; [`Error::RunnerNotStarted`].
+    /// [`Error::EdgeStopped`] when the follower stopped following `leader` at an error (at
+    /// once, not after the timeout); [`Error::Timeout`] after `timeout`;
+    /// [`Error::RunnerNotStarted`].
     pub fn wait<F: App>(
         &self,
         leader: &str,
@@ -252,7 +308,28 @@ impl MultiThreadedRunner {
             Some(r) => Arc::clone(&r.shared),
             None => return Err(Error::RunnerNotStarted),
         };
-        shared.apps.wait(F::NAME, leader, notification_id, timeout)
+        shared.edges.wait(
+            &shared.apps,
+            F::NAME,
+            leader,
+            notification_id,
+            timeout,
+            true,
+        )
+    }
+
+    /// The health of every edge: positions, lag, when it last processed, and its state
+    /// (running, caught up, retrying after an operational error, or stopped by an error).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunnerNotStarted`]; the recorders' errors reading the positions.
+    pub fn health(&self) -> Result<Vec<EdgeHealth>> {
+        let shared = match lock(&self.running).as_ref() {
+            Some(r) => Arc::clone(&r.shared),
+            None => return Err(Error::RunnerNotStarted),
+        };
+        shared.edges.health(&shared.apps)
     }
 }
 

@@ -8,11 +8,13 @@ use crate::{Env, Error, NotificationId, Result};
 
 use super::apps::Apps;
 use super::follow::pull_and_process;
+use super::health::{EdgeHealth, Edges, is_transient};
 use super::{App, AppFactory, System};
 use crate::sync::lock;
 
 struct Core {
     apps: Apps,
+    edges: Edges,
     /// Whether a thread is processing, and the leaders prompted meanwhile.
     queue: Mutex<(bool, VecDeque<usize>)>,
 }
@@ -42,17 +44,32 @@ impl Core {
                     }
                 }
             };
-            for f in self.apps.followers_of(next).collect::<Vec<_>>() {
+            for (edge, &(_, f)) in self.apps.edges.iter().enumerate() {
+                if self.apps.edges[edge].0 != next {
+                    continue;
+                }
                 let result = pull_and_process(
                     self.apps.apps[f].as_ref(),
                     self.apps.names[next],
                     self.apps.apps[next].as_ref(),
+                    &mut || self.edges.processed(edge),
                 );
-                if let Err(e) = result {
-                    let mut q = lock(&self.queue);
-                    q.0 = false;
-                    q.1.clear();
-                    return Err(e);
+                match result {
+                    Ok(()) => self.edges.ok(edge),
+                    Err(e) => {
+                        let e = if is_transient(&e) {
+                            self.edges.retrying(edge, &e);
+                            e
+                        } else {
+                            let e = Arc::new(e);
+                            self.edges.failed(edge, Arc::clone(&e));
+                            self.apps.edge_stopped(edge, e)
+                        };
+                        let mut q = lock(&self.queue);
+                        q.0 = false;
+                        q.1.clear();
+                        return Err(e);
+                    }
                 }
             }
         }
@@ -60,10 +77,15 @@ impl Core {
 }
 
 /// Runs a [`System`] in the caller's thread: each save of a leader processes its followers
-/// before it returns, and a policy's error is returned by that save (the leader's events are
-/// recorded; the follower stays at its last tracked notification and retries on the next
-/// save). Catches up with any backlog at [`start`](Self::start); can be stopped and started
-/// again.
+/// before it returns. Catches up with any backlog at [`start`](Self::start); can be stopped
+/// and started again.
+///
+/// Failures: when processing fails, the leader's save returns [`Error::Recorded`] with the
+/// leader's notification ids: its events are stored, so **the command must not be repeated**.
+/// Its source is the operational error (a store unreachable), or [`Error::EdgeStopped`] with
+/// the error that stopped the follower (an undecodable event, a policy's error). The follower
+/// stays at its last tracked notification and retries on the leader's next save or at the
+/// next start; [`health`](Self::health) shows the edge as retrying or failed until then.
 pub struct SingleThreadedRunner {
     system: System,
     env: Env,
@@ -105,6 +127,7 @@ impl SingleThreadedRunner {
                 return Err(Error::RunnerAlreadyStarted);
             }
             let core = Arc::new(Core {
+                edges: Edges::new(self.system.edges.len()),
                 apps: Apps::start(&self.system, &self.env, &self.factory)?,
                 queue: Mutex::new((false, VecDeque::new())),
             });
@@ -153,11 +176,13 @@ impl SingleThreadedRunner {
     }
 
     /// Blocks until follower `F` has processed `leader` up to `notification_id` (always true
-    /// once the leader's save returned, with this runner).
+    /// once the leader's save returned `Ok`, with this runner).
     ///
     /// # Errors
     ///
-    /// [`Error::Timeout`] after `timeout`; [`Error::RunnerNotStarted`].
+    /// [`Error::EdgeStopped`] at once when the last processing of the edge failed and `F` has
+    /// not got that far (the next save of the leader retries it); [`Error::Timeout`] after
+    /// `timeout`; [`Error::RunnerNotStarted`].
     pub fn wait<F: App>(
         &self,
         leader: &str,
@@ -165,7 +190,20 @@ impl SingleThreadedRunner {
         timeout: Duration,
     ) -> Result<()> {
         let core = lock(&self.core).clone().ok_or(Error::RunnerNotStarted)?;
-        core.apps.wait(F::NAME, leader, notification_id, timeout)
+        core.edges
+            .wait(&core.apps, F::NAME, leader, notification_id, timeout, false)
+    }
+
+    /// The health of every edge: positions, lag, when it last processed, and its state
+    /// (caught up, behind, retrying after an operational error, or failed: this runner
+    /// retries both on the leader's next save).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunnerNotStarted`]; the recorders' errors reading the positions.
+    pub fn health(&self) -> Result<Vec<EdgeHealth>> {
+        let core = lock(&self.core).clone().ok_or(Error::RunnerNotStarted)?;
+        core.edges.health(&core.apps)
     }
 }
 

@@ -1,0 +1,229 @@
+//! Health and lag of a running system, edge by edge: [`EdgeHealth`], and the [`Edges`] status
+//! the runners keep as they process.
+
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use crate::sync::lock;
+use crate::{Error, NotificationId, Result, StopHandle};
+
+use super::apps::Apps;
+
+/// What a leader → follower edge is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EdgeState {
+    /// Processing: the follower is behind its leader.
+    Running,
+    /// The follower has processed everything its leader had recorded when asked.
+    CaughtUp,
+    /// An operational error (a store unreachable, a timeout): the edge retries with bounded
+    /// back-off (multi-threaded runner) or on the leader's next save (single-threaded runner).
+    Retrying {
+        /// The error, as displayed.
+        error: String,
+    },
+    /// Stopped by an error that retrying cannot cure (an undecodable event, a failing policy).
+    /// The multi-threaded runner's `wait` for this follower returns it; the single-threaded
+    /// runner tries again on the leader's next save.
+    Failed {
+        /// The error, as displayed.
+        error: String,
+    },
+}
+
+/// The health of one edge of a running system: positions, lag, and state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EdgeHealth {
+    /// The leader's name.
+    pub leader: &'static str,
+    /// The follower's name.
+    pub follower: &'static str,
+    /// The leader's highest notification id (`None`: an empty log).
+    pub leader_position: Option<NotificationId>,
+    /// The highest notification of the leader the follower has processed.
+    pub follower_position: Option<NotificationId>,
+    /// Notifications the follower is behind by: the difference of the two positions (ids may
+    /// skip, so this is an upper bound on the notifications left to process).
+    pub lag: u64,
+    /// When this runner last processed a notification of this edge.
+    pub last_processed: Option<SystemTime>,
+    /// What the edge is doing.
+    pub state: EdgeState,
+}
+
+/// How an edge's last attempt ended, as the runners record it.
+#[derive(Debug, Default)]
+struct Status {
+    last_processed: Option<SystemTime>,
+    problem: Option<Problem>,
+}
+
+#[derive(Debug)]
+enum Problem {
+    Retrying(String),
+    Failed(Arc<Error>),
+}
+
+/// The status of every edge of a started system, by edge index, and a handle per edge that
+/// interrupts waits for its follower when the edge fails.
+#[derive(Debug)]
+pub(crate) struct Edges {
+    status: Vec<Mutex<Status>>,
+    failed: Vec<StopHandle>,
+}
+
+/// True for an error that a retry may cure: the store unreachable or slow, also inside a
+/// follower's processing.
+pub(crate) fn is_transient(e: &Error) -> bool {
+    match e {
+        Error::Processing { source, .. } | Error::Recorded { source, .. } => is_transient(source),
+        e => e.is_operational(),
+    }
+}
+
+impl Edges {
+    pub(crate) fn new(edges: usize) -> Self {
+        Self {
+            status: (0..edges).map(|_| Mutex::default()).collect(),
+            failed: (0..edges).map(|_| StopHandle::new()).collect(),
+        }
+    }
+
+    /// A notification of `edge` was processed.
+    pub(crate) fn processed(&self, edge: usize) {
+        if let Some(s) = self.status.get(edge) {
+            let mut s = lock(s);
+            s.last_processed = Some(SystemTime::now());
+            s.problem = None;
+        }
+    }
+
+    /// `edge` is caught up (the single-threaded runner processed everything).
+    pub(crate) fn ok(&self, edge: usize) {
+        if let Some(s) = self.status.get(edge) {
+            lock(s).problem = None;
+        }
+    }
+
+    /// `edge` met `error`, which a retry may cure.
+    pub(crate) fn retrying(&self, edge: usize, error: &Error) {
+        if let Some(s) = self.status.get(edge) {
+            lock(s).problem = Some(Problem::Retrying(error.to_string()));
+        }
+    }
+
+    /// `edge` stopped at `error`: waits for its follower return it from now on.
+    pub(crate) fn failed(&self, edge: usize, error: Arc<Error>) {
+        if let Some(s) = self.status.get(edge) {
+            lock(s).problem = Some(Problem::Failed(error));
+        }
+        if let Some(handle) = self.failed.get(edge) {
+            handle.stop();
+        }
+    }
+
+    /// The error `edge` stopped at, if it did.
+    pub(crate) fn failure(&self, edge: usize) -> Option<Arc<Error>> {
+        match &lock(self.status.get(edge)?).problem {
+            Some(Problem::Failed(e)) => Some(Arc::clone(e)),
+            _ => None,
+        }
+    }
+
+    /// Drops the errors edges stopped at (the runner is stopping and returns the first).
+    pub(crate) fn forget_failures(&self) {
+        for s in &self.status {
+            lock(s).problem = None;
+        }
+    }
+
+    /// Blocks until `follower` has processed `leader` up to `notification_id`. When the edge
+    /// between them has failed and the follower has not got that far, returns
+    /// [`Error::EdgeStopped`] at once; with `interruptible`, also when it fails during the
+    /// wait (the multi-threaded runner; the single-threaded one processes in its callers'
+    /// threads, so nothing changes during a wait).
+    pub(crate) fn wait(
+        &self,
+        apps: &Apps,
+        follower: &str,
+        leader: &str,
+        notification_id: NotificationId,
+        timeout: std::time::Duration,
+        interruptible: bool,
+    ) -> Result<()> {
+        let (l, f) = (apps.index(leader)?, apps.index(follower)?);
+        let recorder = apps.apps[f].application().recorder();
+        let Some(edge) = apps.edges.iter().position(|e| *e == (l, f)) else {
+            return recorder.wait(leader, notification_id, timeout, None);
+        };
+        let stopped = |e: Arc<Error>| apps.edge_stopped(edge, e);
+        if let Some(e) = self.failure(edge)
+            && !recorder.has_tracking_id(leader, notification_id)?
+        {
+            return Err(stopped(e));
+        }
+        let interrupt = if interruptible {
+            self.interrupt(edge)
+        } else {
+            None
+        };
+        match recorder.wait(leader, notification_id, timeout, interrupt) {
+            Err(Error::WaitInterrupted) => match self.failure(edge) {
+                Some(e) => Err(stopped(e)),
+                None => Err(Error::WaitInterrupted),
+            },
+            other => other,
+        }
+    }
+
+    /// The handle stopped when `edge` fails.
+    pub(crate) fn interrupt(&self, edge: usize) -> Option<&StopHandle> {
+        self.failed.get(edge)
+    }
+
+    /// Every edge's health, reading each leader's and follower's position now.
+    pub(crate) fn health(&self, apps: &Apps) -> Result<Vec<EdgeHealth>> {
+        let mut out = Vec::with_capacity(apps.edges.len());
+        for (edge, &(l, f)) in apps.edges.iter().enumerate() {
+            let leader = apps.names[l];
+            let leader_position = apps.apps[l]
+                .application()
+                .recorder()
+                .max_notification_id()?;
+            let follower_position = apps.apps[f]
+                .application()
+                .recorder()
+                .max_tracking_id(leader)?;
+            let lag = leader_position
+                .unwrap_or(0)
+                .saturating_sub(follower_position.unwrap_or(0));
+            let (last_processed, state) = match self.status.get(edge).map(lock) {
+                Some(s) => (
+                    s.last_processed,
+                    match &s.problem {
+                        // Nothing left to process: the last failed attempt does not matter.
+                        Some(Problem::Retrying(_)) | None if lag == 0 => EdgeState::CaughtUp,
+                        Some(Problem::Retrying(e)) => EdgeState::Retrying { error: e.clone() },
+                        Some(Problem::Failed(e)) => EdgeState::Failed {
+                            error: e.to_string(),
+                        },
+                        None => EdgeState::Running,
+                    },
+                ),
+                None => (None, EdgeState::Running),
+            };
+            out.push(EdgeHealth {
+                leader,
+                follower: apps.names[f],
+                leader_position,
+                follower_position,
+                lag,
+                last_processed,
+                state,
+            });
+        }
+        Ok(out)
+    }
+}
