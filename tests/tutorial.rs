@@ -81,11 +81,8 @@ fn sqlite_files() {
     }
 }
 
-#[test]
-fn postgres_with_cipher_and_compression() {
-    let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
-        return;
-    };
+/// The process env on PostgreSQL in a fresh schema (returned too), encrypted with a new key.
+fn postgres_env() -> (String, Env) {
     let schema = format!("tutorial_{}", Uuid::new_v4().simple());
     let key = AesCipher::create_key(32);
     let pg = Env::from_process("").with_all([
@@ -93,11 +90,20 @@ fn postgres_with_cipher_and_compression() {
         ("POSTGRES_SCHEMA", schema.as_str()),
         ("CIPHER_TOPIC", "eventsourcing.cipher:AESCipher"),
         ("CIPHER_KEY", key.as_str()),
-        (
-            "COMPRESSOR_TOPIC",
-            "eventsourcing.compressor:ZlibCompressor",
-        ),
     ]);
+    (schema, pg)
+}
+
+#[test]
+fn postgres_with_cipher_and_compression() {
+    let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
+        return;
+    };
+    let (schema, pg) = postgres_env();
+    let pg = pg.with(
+        "COMPRESSOR_TOPIC",
+        "eventsourcing.compressor:ZlibCompressor",
+    );
     let config = PostgresConfig::from_env(&pg).unwrap();
     let system = tutorial::system().unwrap();
     let runner = SingleThreadedRunner::with_env(system.clone(), pg.clone());
@@ -138,14 +144,7 @@ fn three_runs_on_one_durable_store_with_both_runners() {
     if es_testkit::env_or_skip("POSTGRES_DBNAME").is_none() {
         return;
     }
-    let schema = format!("tutorial_{}", Uuid::new_v4().simple());
-    let key = AesCipher::create_key(32);
-    let pg = Env::from_process("").with_all([
-        ("PERSISTENCE_MODULE", "eventsourcing.postgres"),
-        ("POSTGRES_SCHEMA", schema.as_str()),
-        ("CIPHER_TOPIC", "eventsourcing.cipher:AESCipher"),
-        ("CIPHER_KEY", key.as_str()),
-    ]);
+    let (schema, pg) = postgres_env();
     for run in 1..=3 {
         run_both(&format!("postgres, run {run}"), pg.clone(), pg.clone());
     }
