@@ -10,7 +10,8 @@
 //! ```
 //!
 //! `RUNNER` is `single`, `multi` or `both` (the default). It prints what it did and exits
-//! non-zero if a count is wrong.
+//! non-zero if a count is wrong. `RUST_LOG` filters its tracing output on stderr (warnings by
+//! default; `RUST_LOG=eventsourcing=debug` shows every save, load and insert).
 
 #[path = "tutorial/mod.rs"]
 mod tutorial;
@@ -21,6 +22,13 @@ use eventsourcing::system::RunnerFromEnv;
 use eventsourcing::system::{MultiThreadedRunner, SingleThreadedRunner};
 
 fn main() -> ExitCode {
+    // Tracing to stderr, filtered by RUST_LOG (`RUST_LOG=eventsourcing=debug`); warnings by default.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let backend = std::env::var("PERSISTENCE_MODULE").unwrap_or_else(|_| "popo".to_owned());
     let which = std::env::var("RUNNER").unwrap_or_else(|_| "both".to_owned());
     if !matches!(which.as_str(), "single" | "multi" | "both") {

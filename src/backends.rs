@@ -59,6 +59,37 @@ pub fn backend_names() -> Vec<String> {
         .collect()
 }
 
+/// The settings that only mean something to another backend: when one is set while the
+/// in-memory default is chosen, the user probably forgot `PERSISTENCE_MODULE`.
+const OTHER_BACKENDS_KEYS: [(&str, &str); 3] = [
+    ("SQLITE_DBNAME", "sqlite"),
+    ("POSTGRES_DBNAME", "postgres"),
+    ("POSTGRES_HOST", "postgres"),
+];
+
+/// Warns (target `eventsourcing::config`) when the in-memory default is chosen while another
+/// backend's settings are set, naming them (never their values).
+fn warn_if_configured_elsewhere(env: &Env) {
+    let set: Vec<&str> = OTHER_BACKENDS_KEYS
+        .iter()
+        .filter(|(key, _)| env.get(key).is_some_and(|v| !v.trim().is_empty()))
+        .map(|(key, _)| *key)
+        .collect();
+    if let Some((_, backend)) = OTHER_BACKENDS_KEYS
+        .iter()
+        .find(|(key, _)| set.contains(key))
+    {
+        tracing::warn!(
+            target: "eventsourcing::config",
+            application = env.name(),
+            set = %set.join(", "),
+            "PERSISTENCE_MODULE is not set, so events are kept in memory and lost at exit, \
+             although {} is set: set PERSISTENCE_MODULE={backend} to use it",
+            set.join(", ")
+        );
+    }
+}
+
 /// Opens the recorders of the application `env` names, with the backend `PERSISTENCE_MODULE`
 /// names: `popo` (the default), `sqlite`, `postgres`, the Python spellings
 /// `eventsourcing.popo|sqlite|postgres`, or a registered name. A snapshot recorder is opened
@@ -77,7 +108,10 @@ pub fn open_recorders(env: &Env, snapshots: bool) -> Result<Recorders> {
     ]
     .iter()
     .find_map(|k| env.get(k).map(str::trim).filter(|v| !v.is_empty()))
-    .unwrap_or("popo");
+    .unwrap_or_else(|| {
+        warn_if_configured_elsewhere(env);
+        "popo"
+    });
     let lower = module.to_ascii_lowercase();
     let name = lower.strip_prefix("eventsourcing.").unwrap_or(&lower);
     let name = name.split(':').next().unwrap_or(name);

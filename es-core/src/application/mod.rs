@@ -35,6 +35,7 @@
 mod cache;
 mod log;
 mod pending;
+mod trace;
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -280,6 +281,7 @@ impl Application {
                     .map_err(|e| recorded(&recordings, e))?;
             }
         }
+        trace::saved(self.name(), aggregates.len(), &recordings);
         if !recordings.is_empty() {
             let listeners = self
                 .listeners
@@ -301,16 +303,19 @@ impl Application {
     /// errors.
     pub fn get<A: Aggregate>(&self, id: Uuid) -> Result<A> {
         let Some(cache) = &self.cache else {
-            return self.load(id, None);
+            let aggregate: A = self.load(id, None)?;
+            trace::loaded(self.name(), id, aggregate.version(), false);
+            return Ok(aggregate);
         };
-        let aggregate = match cache.get::<A>(id) {
+        let (aggregate, cached) = match cache.get::<A>(id) {
             Some(mut cached) => {
                 let after = EventQuery::new().after(cached.version());
                 self.replay(id, &mut cached, &after)?;
-                cached
+                (cached, true)
             }
-            None => self.load(id, None)?,
+            None => (self.load(id, None)?, false),
         };
+        trace::loaded(self.name(), id, aggregate.version(), cached);
         cache.put(id, aggregate.version(), Box::new(aggregate.clone()));
         Ok(aggregate)
     }

@@ -18,9 +18,7 @@ macro_rules! impl_recorder_traits {
                 &self,
                 events: &[$crate::persistence::StoredEvent],
             ) -> $crate::Result<Vec<$crate::persistence::NotificationId>> {
-                let store = &*self.$field;
-                $crate::backend::check_state_sizes(events, $crate::backend::Backend::max_state_size(store))?;
-                $crate::backend::Backend::insert(store, events, None).map(|_| Vec::new())
+                $crate::backend::insert(&*self.$field, events, None).map(|_| Vec::new())
             }
             fn select_events(
                 &self,
@@ -37,9 +35,7 @@ macro_rules! impl_recorder_traits {
                 &self,
                 events: &[$crate::persistence::StoredEvent],
             ) -> $crate::Result<Vec<$crate::persistence::NotificationId>> {
-                let store = &*self.$field;
-                $crate::backend::check_state_sizes(events, $crate::backend::Backend::max_state_size(store))?;
-                $crate::backend::Backend::insert(store, events, None)
+                $crate::backend::insert(&*self.$field, events, None)
             }
             fn select_events(
                 &self,
@@ -109,9 +105,7 @@ macro_rules! impl_recorder_traits {
                 events: &[$crate::persistence::StoredEvent],
                 tracking: &$crate::persistence::Tracking,
             ) -> $crate::Result<Vec<$crate::persistence::NotificationId>> {
-                let store = &*self.$field;
-                $crate::backend::check_state_sizes(events, $crate::backend::Backend::max_state_size(store))?;
-                $crate::backend::Backend::insert(store, events, Some(tracking))
+                $crate::backend::insert(&*self.$field, events, Some(tracking))
             }
         }
     };

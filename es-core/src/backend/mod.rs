@@ -64,6 +64,53 @@ pub fn check_state_sizes(events: &[StoredEvent], max: usize) -> Result<()> {
     }
 }
 
+/// Checks the state sizes, then [`Backend::insert`]s: what every recorder trait's insert
+/// derived by [`impl_recorder_traits!`](crate::impl_recorder_traits) runs. With a `tracing`
+/// subscriber enabled for `eventsourcing::recorder` at debug level, each insert is an event
+/// with the backend, the batch size, whether it tracks, the outcome and the duration;
+/// without one, the cost is one check of a static level.
+///
+/// # Errors
+///
+/// [`Error::PayloadTooLarge`]; the backend's errors.
+pub fn insert<B: Backend + ?Sized>(
+    store: &B,
+    events: &[StoredEvent],
+    tracking: Option<&Tracking>,
+) -> Result<Vec<NotificationId>> {
+    check_state_sizes(events, store.max_state_size())?;
+    if !tracing::enabled!(target: "eventsourcing::recorder", tracing::Level::DEBUG) {
+        return store.insert(events, tracking);
+    }
+    let started = std::time::Instant::now();
+    let result = store.insert(events, tracking);
+    let backend = std::any::type_name::<B>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("?");
+    match &result {
+        Ok(ids) => tracing::debug!(
+            target: "eventsourcing::recorder",
+            backend,
+            events = events.len(),
+            tracking = tracking.map(|t| t.notification_id),
+            first_id = ids.first().copied(),
+            elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "insert"
+        ),
+        Err(error) => tracing::debug!(
+            target: "eventsourcing::recorder",
+            backend,
+            events = events.len(),
+            tracking = tracking.map(|t| t.notification_id),
+            %error,
+            elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "insert failed"
+        ),
+    }
+    result
+}
+
 /// One application's storage in a backend: its events table (or snapshots table) and its
 /// tracking table. The methods carry the contracts of the recorder traits of the same names;
 /// [`impl_recorder_traits!`](crate::impl_recorder_traits) derives those traits from it. See the

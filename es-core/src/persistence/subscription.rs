@@ -136,6 +136,12 @@ impl Iterator for Subscription {
             }
             match (self.fetch)(&self.query) {
                 Err(e) => {
+                    tracing::warn!(
+                        target: "eventsourcing::subscription",
+                        after = self.query.start,
+                        error = %e,
+                        "selecting notifications failed; retrying after a pause"
+                    );
                     self.failed = true;
                     return Some(Err(e));
                 }

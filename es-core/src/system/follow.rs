@@ -23,6 +23,14 @@ pub(crate) fn process_one(
         notification,
         mapper: leader.application().mapper(),
     };
+    tracing::trace!(
+        target: "eventsourcing::runner",
+        leader = leader_name,
+        follower = follower.application().name(),
+        notification_id = notification.id,
+        topic = %notification.topic,
+        "processing"
+    );
     let mut processing = Processing::new(Tracking::new(leader_name, notification.id));
     let wrap = |source: Error| Error::Processing {
         application: follower.application().name().to_owned(),

@@ -44,6 +44,7 @@ impl Shared {
     /// `edge` stopped at `error`: the other edges go on; waits for its follower, `stop` and
     /// `watch_for_errors` return it.
     fn fail(&self, edge: usize, error: Error) {
+        tracing::error!(target: "eventsourcing::runner", %error, "the follower stopped: this edge processes nothing more until the runner restarts");
         let error = Arc::new(error);
         self.edges.failed(edge, Arc::clone(&error));
         {
@@ -78,9 +79,12 @@ impl Shared {
                 Ok(()) => {}
                 Err(e) if is_transient(&e) => {
                     self.edges.retrying(edge, &e);
-                    let pause = MIN_BACKOFF.saturating_mul(1 << failures.min(6));
+                    let pause = MIN_BACKOFF
+                        .saturating_mul(1 << failures.min(6))
+                        .min(MAX_BACKOFF);
                     failures = failures.saturating_add(1);
-                    self.pause(pause.min(MAX_BACKOFF));
+                    tracing::warn!(target: "eventsourcing::runner", error = %e, ?pause, failures, "retrying after an operational error");
+                    self.pause(pause);
                 }
                 Err(e) => return Err(e),
             }
@@ -193,6 +197,14 @@ impl MultiThreadedRunner {
             let s = Arc::clone(&shared);
             let name = format!("es-follow-{}", s.apps.names[s.apps.edges[edge].1]);
             let spawned = thread::Builder::new().name(name).spawn(move || {
+                let (l, f) = s.apps.edges[edge];
+                let _span = tracing::info_span!(
+                    target: "eventsourcing::runner",
+                    "follow",
+                    leader = s.apps.names[l],
+                    follower = s.apps.names[f]
+                )
+                .entered();
                 if let Err(e) = s.follow(edge) {
                     s.fail(edge, e);
                 }
@@ -210,6 +222,7 @@ impl MultiThreadedRunner {
                 }
             }
         }
+        tracing::info!(target: "eventsourcing::runner", runner = "multi-threaded", edges, "started");
         *slot = Some(Running { shared, threads });
         Ok(())
     }
@@ -229,6 +242,7 @@ impl MultiThreadedRunner {
             let _ = t.join();
         }
         running.shared.apps.close();
+        tracing::info!(target: "eventsourcing::runner", runner = "multi-threaded", "stopped");
         let failed = lock(&running.shared.error).take();
         // The error itself, when no wait holds a copy.
         running.shared.edges.forget_failures();

@@ -57,6 +57,13 @@ impl Core {
                 match result {
                     Ok(()) => self.edges.ok(edge),
                     Err(e) => {
+                        tracing::error!(
+                            target: "eventsourcing::runner",
+                            leader = self.apps.names[next],
+                            follower = self.apps.names[f],
+                            error = %e,
+                            "processing failed; retried on the leader's next save"
+                        );
                         let e = if is_transient(&e) {
                             self.edges.retrying(edge, &e);
                             e
@@ -141,6 +148,7 @@ impl SingleThreadedRunner {
                     }));
             }
             *slot = Some(Arc::clone(&core));
+            tracing::info!(target: "eventsourcing::runner", runner = "single-threaded", edges = core.apps.edges.len(), "started");
             core
         };
         let leaders: Vec<usize> = core.apps.edges.iter().map(|e| e.0).collect();
@@ -158,6 +166,7 @@ impl SingleThreadedRunner {
     pub fn stop(&self) -> Result<()> {
         if let Some(core) = lock(&self.core).take() {
             core.apps.close();
+            tracing::info!(target: "eventsourcing::runner", runner = "single-threaded", "stopped");
         }
         Ok(())
     }

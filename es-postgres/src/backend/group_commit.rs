@@ -21,6 +21,12 @@ impl PostgresBackend {
     ) -> Vec<Result<Vec<NotificationId>>> {
         self.groups
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::debug!(
+            target: "eventsourcing::recorder",
+            callers = group.len(),
+            events = group.iter().map(|s| s.events.len()).sum::<usize>(),
+            "group commit"
+        );
         let mut results: Vec<Option<Result<Vec<NotificationId>>>> = Vec::with_capacity(group.len());
         let (mut ids, mut versions, mut topics, mut states) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());

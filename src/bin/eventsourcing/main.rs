@@ -1,0 +1,102 @@
+//! `eventsourcing`: the operator command. It reads the same environment configuration as the
+//! applications (`PERSISTENCE_MODULE`, `SQLITE_DBNAME`, `POSTGRES_*`, `CIPHER_KEY`, ...,
+//! app-prefixed keys first) and looks at an application's stored events.
+//!
+//! ```sh
+//! cargo run --features cli --bin eventsourcing -- status DogSchool Counters
+//! cargo run --features cli --bin eventsourcing -- tail DogSchool --after 10 --decode
+//! cargo run --features cli --bin eventsourcing -- verify DogSchool
+//! cargo run --features cli --bin eventsourcing -- drop DogSchool --yes-drop-tables
+//! ```
+//!
+//! Exit codes: 0 success, 1 a problem found or an error, 2 a usage error.
+
+mod inspect;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Looks at the stored events of event-sourced applications, configured from the environment.
+#[derive(Debug, Parser)]
+#[command(name = "eventsourcing", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Each application's highest notification id, and for each of them that follows another,
+    /// its position in that leader's log and its lag.
+    Status {
+        /// The applications, by name (for example `DogSchool Counters`).
+        #[arg(required = true)]
+        applications: Vec<String>,
+    },
+    /// The application's notifications: id, originator id, version and topic (and, with
+    /// `--decode`, the state as JSON, decrypted and decompressed with the configured key).
+    Tail {
+        /// The application.
+        application: String,
+        /// Only notifications after this id.
+        #[arg(long)]
+        after: Option<u64>,
+        /// At most this many notifications (all by default).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Keep printing new notifications as they are recorded, until interrupted.
+        #[arg(long)]
+        follow: bool,
+        /// Print each state, decoded with the configured cipher and compressor.
+        #[arg(long)]
+        decode: bool,
+    },
+    /// Checks the application's log: ids strictly increasing, versions contiguous from 1 per
+    /// aggregate, every state decodes with the configured key to JSON. Exits 1 on any problem.
+    Verify {
+        /// The application.
+        application: String,
+    },
+    /// Drops the application's tables (events, snapshots, tracking); PostgreSQL only.
+    Drop {
+        /// The application.
+        application: String,
+        /// Confirms that the tables and every event in them are to be deleted.
+        #[arg(long)]
+        yes_drop_tables: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Status { applications } => inspect::status(&applications),
+        Command::Tail {
+            application,
+            after,
+            limit,
+            follow,
+            decode,
+        } => inspect::tail(&application, after, limit, follow, decode),
+        Command::Verify { application } => inspect::verify(&application),
+        Command::Drop {
+            application,
+            yes_drop_tables,
+        } => {
+            if !yes_drop_tables {
+                eprintln!("refusing to drop the tables of {application} without --yes-drop-tables");
+                return ExitCode::from(2);
+            }
+            inspect::drop_tables(&application)
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Tracing: what a subscriber sees of saves, loads, inserts and runners names applications,
+//! ids, versions and counts, never states or keys; the in-memory default chosen while another
+//! backend is configured is a warning naming the variable, not its value.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::tutorial;
+use eventsourcing::ApplicationBuilder;
+use eventsourcing::domain::Aggregate;
+use eventsourcing::mapper::AesCipher;
+use eventsourcing::system::{RunnerFromEnv, SingleThreadedRunner};
+use eventsourcing::{Env, Uuid};
+
+/// Everything a subscriber at trace level writes while `f` runs.
+fn captured(f: impl FnOnce()) -> String {
+    #[derive(Clone)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let out = Capture(Arc::default());
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let bytes = out.0.lock().unwrap().clone();
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn saves_loads_and_runners_show_ids_never_states_or_keys() {
+    let key = AesCipher::create_key(32);
+    let sentinel = format!("sentinel-{}", Uuid::new_v4());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.db").to_string_lossy().into_owned();
+    let mut id = Uuid::nil();
+    let text = captured(|| {
+        let env = Env::new("").with_all([
+            ("PERSISTENCE_MODULE", "sqlite"),
+            ("SQLITE_DBNAME", file.as_str()),
+            ("CIPHER_KEY", key.as_str()),
+        ]);
+        let runner = SingleThreadedRunner::with_env(tutorial::system().unwrap(), env);
+        runner.start().unwrap();
+        let school = runner.get::<tutorial::DogSchool>().unwrap();
+        id = school.register_dog(&sentinel).unwrap();
+        school.add_trick(id, &sentinel).unwrap();
+        assert_eq!(school.get_dog(id).unwrap().0, sentinel);
+        runner.stop().unwrap();
+    });
+    for expected in [
+        "eventsourcing::application: saved",
+        "application=\"DogSchool\"",
+        &id.to_string(),
+        "eventsourcing::recorder: insert",
+        "backend=\"SqliteBackend\"",
+        "eventsourcing::runner: processing",
+        "eventsourcing::application: loaded",
+        "runner=\"single-threaded\"",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains(&sentinel), "a state is shown:\n{text}");
+    assert!(!text.contains(&key), "the key is shown:\n{text}");
+}
+
+#[test]
+fn the_in_memory_default_with_sqlite_settings_is_a_warning() {
+    let text = captured(|| {
+        let app = ApplicationBuilder::new("DogSchool")
+            .without_process_env()
+            .var("SQLITE_DBNAME", "/tmp/secret-name.db")
+            .build()
+            .unwrap();
+        let mut dog = tutorial::Dog::new("Rex");
+        app.save(&mut dog).unwrap();
+        assert_eq!(app.get::<tutorial::Dog>(dog.id()).unwrap().name, "Rex");
+    });
+    assert!(
+        text.contains("WARN")
+            && text.contains("SQLITE_DBNAME")
+            && text.contains("PERSISTENCE_MODULE=sqlite"),
+        "{text}"
+    );
+    assert!(!text.contains("secret-name"), "the value is shown: {text}");
+    let quiet = captured(|| {
+        ApplicationBuilder::new("DogSchool")
+            .without_process_env()
+            .build()
+            .unwrap();
+    });
+    assert!(!quiet.contains("WARN"), "{quiet}");
+}
