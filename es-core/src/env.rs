@@ -89,10 +89,15 @@ impl Env {
 
     /// The value of `<NAME>_<KEY>`, else of `<KEY>`.
     pub fn get(&self, key: &str) -> Option<&str> {
+        self.lookup(key).map(|(_, v)| v)
+    }
+
+    /// The key that is set (`<NAME>_<KEY>`, else `<KEY>`) and its value: errors about a value
+    /// name the variable the user set.
+    pub fn lookup(&self, key: &str) -> Option<(String, &str)> {
         self.keys_for(key)
-            .iter()
-            .find_map(|k| self.vars.get(k))
-            .map(String::as_str)
+            .into_iter()
+            .find_map(|k| self.vars.get(&k).map(|v| (k, v.as_str())))
     }
 
     /// The value of `key` as [`get`](Self::get) finds it, or a config error naming every key
@@ -112,11 +117,12 @@ impl Env {
     ///
     /// [`Error::Config`] naming the key (not the value) when it does not parse.
     pub fn parse<T: FromStr>(&self, key: &str) -> Result<Option<T>> {
-        match self.get(key).map(str::trim) {
-            None | Some("") => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| {
+        match self.lookup(key) {
+            None => Ok(None),
+            Some((_, v)) if v.trim().is_empty() => Ok(None),
+            Some((set, v)) => v.trim().parse().map(Some).map_err(|_| {
                 Error::config(
-                    key,
+                    set,
                     format!("expected {} or an empty string", type_label::<T>()),
                 )
             }),
@@ -130,15 +136,14 @@ impl Env {
     ///
     /// [`Error::Config`] naming the key for any other value.
     pub fn flag(&self, key: &str, default: bool) -> Result<bool> {
-        match self
-            .get(key)
-            .map(|v| v.trim().to_ascii_lowercase())
-            .as_deref()
-        {
-            None | Some("") => Ok(default),
-            Some("y" | "yes" | "t" | "true" | "on" | "1") => Ok(true),
-            Some("n" | "no" | "f" | "false" | "off" | "0") => Ok(false),
-            Some(_) => Err(Error::config(key, "expected a boolean such as y or n")),
+        let Some((set, value)) = self.lookup(key) else {
+            return Ok(default);
+        };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" => Ok(default),
+            "y" | "yes" | "t" | "true" | "on" | "1" => Ok(true),
+            "n" | "no" | "f" | "false" | "off" | "0" => Ok(false),
+            _ => Err(Error::config(set, "expected a boolean such as y or n")),
         }
     }
 }
@@ -194,6 +199,24 @@ mod tests {
         assert!(!env.flag("B", true).unwrap());
         assert!(env.flag("C", true).unwrap_err().is_config());
         assert!(env.flag("D", true).unwrap());
+    }
+
+    #[test]
+    fn malformed_values_are_named_by_the_key_that_is_set() {
+        let env = Env::new("DogSchool")
+            .with("DOGSCHOOL_POOL_SIZE", "many")
+            .with("DOGSCHOOL_PRE_PING", "perhaps")
+            .with("LOCK_TIMEOUT", "soon");
+        let e = env.parse::<u32>("POOL_SIZE").unwrap_err();
+        assert!(e.to_string().contains("DOGSCHOOL_POOL_SIZE"), "{e}");
+        let e = env.flag("PRE_PING", false).unwrap_err();
+        assert!(e.to_string().contains("DOGSCHOOL_PRE_PING"), "{e}");
+        let e = env.parse::<u32>("LOCK_TIMEOUT").unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("LOCK_TIMEOUT") && !text.contains("DOGSCHOOL_"),
+            "{e}"
+        );
     }
 
     #[test]

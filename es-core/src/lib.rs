@@ -16,7 +16,9 @@ pub mod mapper;
 pub mod system;
 
 pub use env::Env;
-pub use error::{BoxError, ConnectProblem, Error, EventConflict, Result, TimeoutKind};
+pub use error::{
+    BatchConflict, BoxError, ConnectProblem, Error, EventConflict, Result, TimeoutKind,
+};
 pub use persistence::{
     AggregateRecorder, ApplicationRecorder, DynAggregateRecorder, DynApplicationRecorder,
     DynProcessRecorder, DynTrackingRecorder, EventQuery, MAX_IDENTIFIER_LEN,

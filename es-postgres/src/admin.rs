@@ -22,7 +22,7 @@ fn run(config: &PostgresConfig, sql: &str) -> Result<()> {
 ///
 /// [`Error::Programming`] for an invalid name; connection and server errors.
 pub fn drop_postgres_table(config: &PostgresConfig, table: &str) -> Result<()> {
-    let schema = TablePrefix::new(&config.schema)?;
+    let schema = TablePrefix::schema(&config.schema)?;
     let table = TablePrefix::new(table)?;
     run(
         config,
@@ -36,7 +36,7 @@ pub fn drop_postgres_table(config: &PostgresConfig, table: &str) -> Result<()> {
 ///
 /// [`Error::Programming`] for an invalid name or for `public`; connection and server errors.
 pub fn drop_postgres_schema(config: &PostgresConfig, schema: &str) -> Result<()> {
-    let schema = TablePrefix::new(schema)?;
+    let schema = TablePrefix::schema(schema)?;
     if schema.as_str() == "public" {
         return Err(Error::programming("refusing to drop the public schema"));
     }

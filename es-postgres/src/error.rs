@@ -45,7 +45,7 @@ pub(crate) fn map_pg_error(e: postgres::Error, call: Call, lock: Duration) -> Er
     let source = Box::new(e);
     let class = &code.code()[..2];
     if code == SqlState::UNIQUE_VIOLATION {
-        Error::VersionConflict { source }
+        Error::batch_conflict(Some(source))
     } else if code == SqlState::INVALID_SQL_STATEMENT_NAME {
         // A prepared statement vanished although it was prepared again at once (see
         // `Conn::query`): the session changes under the connection.

@@ -11,7 +11,7 @@ use es_core::{Error, Result, TablePrefix};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::config::{Mode, SqliteConfig};
-use crate::error::{map_pool_error, map_sqlite_error};
+use crate::error::{at_path, map_pool_error, map_sqlite_error};
 use es_core::sync::lock;
 
 /// How long a reader waits for a pooled connection.
@@ -105,11 +105,12 @@ impl Connections {
     fn connect(config: &SqliteConfig, mode: Mode) -> Result<Self> {
         let busy = config.lock_timeout;
         let map = |e| map_sqlite_error(e, busy);
-        let writer = connect(&config.dbname, busy).map_err(map)?;
+        // Opening names the file: "file is not a database" alone does not say which.
+        let writer = connect(&config.dbname, busy).map_err(|e| at_path(map(e), &config.dbname))?;
         let readers = if mode == Mode::File {
             writer
                 .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
-                .map_err(map)?;
+                .map_err(|e| at_path(map(e), &config.dbname))?;
             let manager = Manager {
                 dbname: config.dbname.clone(),
                 busy,

@@ -36,7 +36,7 @@ pub(crate) fn map_sqlite_error(e: rusqlite::Error, busy: Duration) -> Error {
     let source = Box::new(e);
     match code {
         ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-            Error::VersionConflict { source }
+            Error::batch_conflict(Some(source))
         }
         c if c & 0xff == ffi::SQLITE_CONSTRAINT => Error::Integrity { source },
         c if c & 0xff == ffi::SQLITE_BUSY => Error::Timeout {
@@ -70,5 +70,38 @@ pub(crate) fn map_pool_error(_: r2d2::Error, waited: Duration) -> Error {
     Error::Timeout {
         kind: TimeoutKind::Pool,
         waited,
+    }
+}
+
+/// `source`, said of the database at `path`.
+#[derive(Debug)]
+struct AtPath {
+    path: String,
+    source: es_core::BoxError,
+}
+
+impl std::fmt::Display for AtPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.source)
+    }
+}
+
+impl std::error::Error for AtPath {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+/// An error opening the database at `path` (`SQLITE_DBNAME`), naming it when the driver's error
+/// does not: a file that cannot be opened or is not a database.
+pub(crate) fn at_path(e: Error, path: &str) -> Error {
+    match e {
+        Error::Interface { source } => Error::Interface {
+            source: Box::new(AtPath {
+                path: path.to_owned(),
+                source,
+            }),
+        },
+        e => e,
     }
 }

@@ -168,3 +168,17 @@ fn two_processes_write_and_tail_one_file() {
         .unwrap();
     concurrent::tail_while_another_process_writes(&r, child, PER_WRITER, true);
 }
+
+/// A file that is not a database is named in the error, as the file the user configured.
+#[test]
+fn a_file_that_is_not_a_database_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = file_config(&dir);
+    std::fs::write(&config.dbname, vec![b'x'; 4096]).unwrap();
+    let e = SqliteApplicationRecorder::new(&config, "app").unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains(&config.dbname) && text.contains("not a database"),
+        "{text}"
+    );
+}

@@ -40,6 +40,14 @@ pub fn insert_and_select<R: AggregateRecorder>(make: &dyn Fn() -> R) {
     assert!(half.is_version_conflict(), "[e1, e2]: {half}");
     let twice = r.insert_events(&[e2.clone(), e2.clone()]).unwrap_err();
     assert!(twice.is_version_conflict(), "[e2, e2]: {twice}");
+    for e in [&again, &half, &twice] {
+        // One wording on every backend: `Error::version_conflict` or `Error::batch_conflict`.
+        assert!(
+            e.to_string()
+                .contains("is already recorded or repeated in the batch"),
+            "{e}"
+        );
+    }
     assert_eq!(
         r.select_events(id1, &EventQuery::new()).unwrap(),
         std::slice::from_ref(&e1),

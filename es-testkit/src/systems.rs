@@ -124,14 +124,20 @@ pub fn both_runners_catch_up_with_a_backlog_at_start(storage: &dyn Fn() -> Open)
 /// event is processed once.
 pub fn competing_follower_instances_process_each_event_once(storage: &dyn Fn() -> Open) {
     let open = storage();
+    // Half the events are a backlog that both instances start on at once, so that they race
+    // over the same notifications whatever the scheduling; the rest arrive while they run.
+    let backlog = school(&open);
+    let dog = backlog.register_dog("Scrappy").unwrap();
+    let trick = format!("fetch-{}", Uuid::new_v4());
+    for _ in 0..15 {
+        backlog.add_trick(dog, &trick).unwrap();
+    }
     let a = MultiThreadedRunner::new(system(), Env::new(""), factory(&open));
     let b = MultiThreadedRunner::new(system(), Env::new(""), factory(&open));
     a.start().unwrap();
     b.start().unwrap();
     let school = a.get::<DogSchool>().unwrap();
-    let dog = school.register_dog("Scrappy").unwrap();
-    let trick = format!("fetch-{}", Uuid::new_v4());
-    for _ in 0..30 {
+    for _ in 0..15 {
         school.add_trick(dog, &trick).unwrap();
     }
     let last = school.last_id();

@@ -23,7 +23,8 @@ fn postgres() -> Option<PostgresConfig> {
     Some(c)
 }
 
-/// B2: hostile schema names are rejected before any SQL; odd file names are just file names.
+/// B2: hostile schema names are rejected before any SQL, as invalid `POSTGRES_SCHEMA` values;
+/// odd file names are just file names.
 #[test]
 fn b2_hostile_schema_and_file_names() {
     if let Some(config) = postgres() {
@@ -38,7 +39,15 @@ fn b2_hostile_schema_and_file_names() {
             let mut c = config.clone();
             c.schema = schema.to_owned();
             let e = PostgresApplicationRecorder::new(&c, "app").unwrap_err();
-            assert!(e.is_programming(), "{schema:?}: {e}");
+            let text = e.to_string();
+            assert!(
+                e.is_config()
+                    && text.contains("POSTGRES_SCHEMA")
+                    && text.contains("invalid schema name")
+                    && !text.contains("application")
+                    && !text.contains("sqlite"),
+                "{schema:?}: {e}"
+            );
         }
     }
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,9 @@
 //! The one error type every recorder returns.
 
+mod conflict;
 mod connect;
 
+pub use conflict::{BatchConflict, EventConflict};
 pub use connect::ConnectProblem;
 
 use std::fmt;
@@ -287,6 +289,13 @@ impl Error {
         }
     }
 
+    /// A [`Error::VersionConflict`] of an unknown event of a batch ([`BatchConflict`]).
+    pub fn batch_conflict(driver: Option<BoxError>) -> Self {
+        Self::VersionConflict {
+            source: Box::new(BatchConflict { driver }),
+        }
+    }
+
     /// A [`Error::TrackingConflict`].
     pub fn tracking_conflict(application_name: &str, notification_id: u64) -> Self {
         Self::TrackingConflict {
@@ -399,18 +408,6 @@ impl Error {
             _ => None,
         }
     }
-}
-
-/// The event that caused a [`Error::VersionConflict`], where the backend knows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "event {originator_id} version {originator_version} is already recorded or repeated in the batch"
-)]
-pub struct EventConflict {
-    /// The aggregate.
-    pub originator_id: Uuid,
-    /// The version recorded twice.
-    pub originator_version: u64,
 }
 
 #[cfg(test)]

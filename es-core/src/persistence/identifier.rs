@@ -28,19 +28,34 @@ impl TablePrefix {
     /// app-prefixed environment variables are upper case).
     pub fn new(name: &str) -> Result<Self> {
         let folded = name.to_ascii_lowercase();
-        let valid = !name.is_empty()
-            && name.len() <= MAX_IDENTIFIER_LEN
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && !name.as_bytes()[0].is_ascii_digit()
-            && folded != "sqlite"
-            && !folded.starts_with("sqlite_");
-        if valid {
+        if is_identifier(name) && folded != "sqlite" && !folded.starts_with("sqlite_") {
             Ok(Self(folded))
         } else {
             Err(Error::programming(format!(
                 "invalid application name for a table prefix (allowed: 1 to {MAX_IDENTIFIER_LEN} ASCII letters, digits and underscores, not starting with a digit nor `sqlite_`): {:?}",
                 name.chars().take(80).collect::<String>()
             )))
+        }
+    }
+
+    /// Validates and case-folds a schema name (`POSTGRES_SCHEMA`): the rules of [`new`](Self::new)
+    /// without SQLite's reserved prefix.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming `POSTGRES_SCHEMA` for an empty name, a character outside
+    /// `[A-Za-z0-9_]`, a leading digit, or a name longer than [`MAX_IDENTIFIER_LEN`].
+    pub fn schema(name: &str) -> Result<Self> {
+        if is_identifier(name) {
+            Ok(Self(name.to_ascii_lowercase()))
+        } else {
+            Err(Error::config(
+                "POSTGRES_SCHEMA",
+                format!(
+                    "invalid schema name (allowed: 1 to {MAX_IDENTIFIER_LEN} ASCII letters, digits and underscores, not starting with a digit): {:?}",
+                    name.chars().take(80).collect::<String>()
+                ),
+            ))
         }
     }
 
@@ -72,6 +87,14 @@ impl TablePrefix {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// 1 to [`MAX_IDENTIFIER_LEN`] ASCII letters, digits and underscores, not starting with a digit.
+fn is_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_IDENTIFIER_LEN
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
 }
 
 impl fmt::Display for TablePrefix {

@@ -112,10 +112,7 @@ impl PostgresBackend {
                                 ));
                             }
                             Some(_) => {
-                                *slot_result = Err(Error::VersionConflict {
-                                    source: "an event of the batch is already recorded or repeated"
-                                        .into(),
-                                });
+                                *slot_result = Err(Error::batch_conflict(None));
                             }
                             None => {
                                 let id: Option<i64> = row.try_get(1).unwrap_or(None);

@@ -76,7 +76,7 @@ pub(crate) struct PostgresBackend {
 
 impl PostgresBackend {
     pub(crate) fn open(config: &PostgresConfig, app: &str, kind: Kind) -> Result<Arc<Self>> {
-        let schema = TablePrefix::new(&config.schema)?;
+        let schema = TablePrefix::schema(&config.schema)?;
         let sql = Sql::new(&schema, &TablePrefix::new(app)?, kind)?;
         let setup = format!(
             "SET idle_in_transaction_session_timeout = '{}ms'; SET lock_timeout = '{}ms'",
