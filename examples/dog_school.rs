@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     let system = match tutorial::system() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("cannot build the system: {e}");
+            eprintln!("cannot build the system: {}", e.report());
             return ExitCode::FAILURE;
         }
     };

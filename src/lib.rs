@@ -9,8 +9,8 @@ pub use backends::{BackendConstructor, backend_names, open_recorders, register_b
 pub use builder::ApplicationBuilder;
 #[doc(inline)]
 pub use es_core::{
-    BatchConflict, BoxError, ConnectProblem, Env, Error, EventConflict, Result, TimeoutKind, Uuid,
-    aggregate,
+    BatchConflict, BoxError, ConnectProblem, Env, Error, EventConflict, Report, Result,
+    TimeoutKind, Uuid, aggregate,
 };
 
 #[doc(inline)]

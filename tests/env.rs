@@ -19,7 +19,7 @@ fn postgres_env() -> Env {
 }
 
 fn assert_names(e: &Error, key: &str, value: &str) {
-    let text = e.to_string();
+    let text = e.report().to_string();
     assert!(matches!(e, Error::Config { .. }), "{key}={value:?}: {e}");
     assert!(text.contains(key), "{key}={value:?}: {text}");
     assert!(!text.contains(value), "{key}={value:?} echoed: {text}");

@@ -90,9 +90,11 @@ fn system_roles_edges_and_validation() {
     let e = System::new([vec![Node::process::<Counters>(), Node::app::<DogSchool>()]]).unwrap_err();
     assert!(
         e.is_programming()
-            && e.to_string()
+            && e.report()
+                .to_string()
                 .contains("not a process application: DogSchool"),
-        "{e}"
+        "{}",
+        e.report()
     );
 }
 

@@ -17,7 +17,7 @@ pub mod system;
 
 pub use env::Env;
 pub use error::{
-    BatchConflict, BoxError, ConnectProblem, Error, EventConflict, Result, TimeoutKind,
+    BatchConflict, BoxError, ConnectProblem, Error, EventConflict, Report, Result, TimeoutKind,
 };
 pub use persistence::{
     AggregateRecorder, ApplicationRecorder, DynAggregateRecorder, DynApplicationRecorder,

@@ -116,7 +116,7 @@ fn bad_keys_are_config_errors_that_hide_the_key() {
     ] {
         let e = AesCipher::from_base64(bad).unwrap_err();
         assert!(e.is_config(), "{bad}: {e}");
-        assert!(!e.to_string().contains(bad), "{e}");
+        assert!(!e.report().to_string().contains(bad), "{e}");
     }
     let cipher = AesCipher::from_base64(golden::KEY_256).unwrap();
     assert!(!format!("{cipher:?}").contains(golden::KEY_256));
@@ -223,7 +223,7 @@ fn decode_errors_name_topic_originator_and_version() {
     let dog = Dog::register_for_test("Rex");
     let stored = writer.to_stored(&dog.pending_events()[0]).unwrap();
     let e = reader.decode::<DogEvent>(&stored).unwrap_err();
-    let text = e.to_string();
+    let text = e.report().to_string();
     assert!(e.is_decode(), "{e}");
     assert!(
         text.contains("Dog.Registered")
@@ -267,7 +267,11 @@ fn a_zlib_bomb_stops_at_the_bound() {
         .unwrap();
     let stored = es_core::StoredEvent::new(Uuid::new_v4(), 1, "Dog.Registered", bomb);
     let e = mapper.decode::<DogEvent>(&stored).unwrap_err();
-    assert!(e.to_string().contains("exceeds the limit"), "{e}");
+    assert!(
+        e.report().to_string().contains("exceeds the limit"),
+        "{}",
+        e.report()
+    );
 }
 
 #[test]

@@ -40,14 +40,9 @@ impl std::fmt::Display for ConnectError {
     }
 }
 
-impl std::error::Error for ConnectError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Driver(e) => Some(e),
-            Self::Silent(_) => None,
-        }
-    }
-}
+// No source: the Display above already says what the driver's error and its cause say, and a
+// report would repeat them.
+impl std::error::Error for ConnectError {}
 
 impl From<postgres::Error> for ConnectError {
     fn from(e: postgres::Error) -> Self {

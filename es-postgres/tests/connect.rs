@@ -27,7 +27,7 @@ fn fails(label: &str, config: &PostgresConfig) -> (ConnectProblem, Duration) {
     let Error::Connect { problem, .. } = &e else {
         panic!("{label}: not a connect error: {e:?}");
     };
-    for shown in [e.to_string(), format!("{e:?}")] {
+    for shown in [e.report().to_string(), format!("{e:?}")] {
         assert!(
             !shown.contains(SECRET),
             "{label}: the password is shown: {shown}"

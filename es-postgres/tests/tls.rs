@@ -106,8 +106,9 @@ fn disable_against_a_tls_only_server_is_refused_clearly() {
         "{e}"
     );
     assert!(
-        e.to_string().contains("no encryption"),
-        "the server's reason is kept: {e}"
+        e.report().to_string().contains("no encryption"),
+        "the server's reason is kept: {}",
+        e.report()
     );
 }
 

@@ -176,7 +176,7 @@ fn a_file_that_is_not_a_database_is_named() {
     let config = file_config(&dir);
     std::fs::write(&config.dbname, vec![b'x'; 4096]).unwrap();
     let e = SqliteApplicationRecorder::new(&config, "app").unwrap_err();
-    let text = e.to_string();
+    let text = e.report().to_string();
     assert!(
         text.contains(&config.dbname) && text.contains("not a database"),
         "{text}"

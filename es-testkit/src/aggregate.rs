@@ -43,9 +43,11 @@ pub fn insert_and_select<R: AggregateRecorder>(make: &dyn Fn() -> R) {
     for e in [&again, &half, &twice] {
         // One wording on every backend: `Error::version_conflict` or `Error::batch_conflict`.
         assert!(
-            e.to_string()
+            e.report()
+                .to_string()
                 .contains("is already recorded or repeated in the batch"),
-            "{e}"
+            "{}",
+            e.report()
         );
     }
     assert_eq!(

@@ -293,7 +293,11 @@ pub fn a_poison_event_is_processed_once_after_the_cure(storage: &dyn Fn() -> Ope
         std::thread::sleep(Duration::from_millis(5));
     }
     let err = runner.stop().unwrap_err();
-    assert!(err.to_string().contains("cannot count"), "{err}");
+    assert!(
+        err.report().to_string().contains("cannot count"),
+        "{}",
+        err.report()
+    );
     POISON.lock().unwrap().remove(&trick2);
 }
 

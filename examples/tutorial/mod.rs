@@ -193,7 +193,9 @@ fn check(
     expected: [u64; 3],
 ) -> std::result::Result<(), String> {
     for ((trick, start), expected) in TRICKS.iter().zip(start).zip(expected) {
-        let count = counters.get_count(trick).map_err(|e| e.to_string())?;
+        let count = counters
+            .get_count(trick)
+            .map_err(|e| e.report().to_string())?;
         if count.checked_sub(start) != Some(expected) {
             return Err(format!(
                 "count of {trick:?} is {count}, expected {} ({start} before this run)",
@@ -207,9 +209,9 @@ fn check(
 /// The tutorial's `test()`: registers three dogs, adds tricks, and checks the counts (as
 /// growth from the counts at the start, so that it passes again on a durable store).
 pub fn test(runner: &impl Runner) -> std::result::Result<(), String> {
-    runner.start().map_err(|e| e.to_string())?;
+    runner.start().map_err(|e| e.report().to_string())?;
     let result = (|| -> std::result::Result<(), String> {
-        let e = |e: eventsourcing::Error| e.to_string();
+        let e = |e: eventsourcing::Error| e.report().to_string();
         let school = runner.school().map_err(e)?;
         let counters = runner.counters().map_err(e)?;
         let mut start = [0; 3];
@@ -248,6 +250,6 @@ pub fn test(runner: &impl Runner) -> std::result::Result<(), String> {
         }
         Ok(())
     })();
-    let stopped = runner.stop().map_err(|e| e.to_string());
+    let stopped = runner.stop().map_err(|e| e.report().to_string());
     result.and(stopped)
 }

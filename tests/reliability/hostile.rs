@@ -39,7 +39,7 @@ fn b2_hostile_schema_and_file_names() {
             let mut c = config.clone();
             c.schema = schema.to_owned();
             let e = PostgresApplicationRecorder::new(&c, "app").unwrap_err();
-            let text = e.to_string();
+            let text = e.report().to_string();
             assert!(
                 e.is_config()
                     && text.contains("POSTGRES_SCHEMA")
@@ -108,8 +108,9 @@ fn b9_undecodable_states_stop_the_follower() {
         .watch_for_errors(Duration::from_secs(20))
         .unwrap_err();
     assert!(
-        e.to_string().contains("cannot decode"),
-        "restarting meets it again: {e}"
+        e.report().to_string().contains("cannot decode"),
+        "restarting meets it again: {}",
+        e.report()
     );
 }
 

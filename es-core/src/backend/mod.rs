@@ -103,7 +103,7 @@ pub fn insert<B: Backend + ?Sized>(
             backend,
             events = events.len(),
             tracking = tracking.map(|t| t.notification_id),
-            %error,
+            error = %error.report(),
             elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
             "insert failed"
         ),

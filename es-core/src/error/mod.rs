@@ -2,9 +2,12 @@
 
 mod conflict;
 mod connect;
+mod report;
 
 pub use conflict::{BatchConflict, EventConflict};
 pub use connect::ConnectProblem;
+pub use report::Report;
+use report::ids;
 
 use std::fmt;
 use std::time::Duration;
@@ -51,13 +54,16 @@ impl fmt::Display for TimeoutKind {
 /// PostgreSQL SQLSTATE), never by message text. The driver error stays reachable as the
 /// [`std::error::Error::source`] for callers who need the detail. No variant ever carries a
 /// password or a cipher key.
+///
+/// `Display` shows this error's own level only; [`Error::report`] (or any reporter, such as
+/// `anyhow`'s `{:#}`) adds the causes.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// An event's `(originator_id, originator_version)` is already recorded, or appears twice in
     /// one batch. Nothing of the batch was written. This is the optimistic-concurrency conflict:
     /// reload the aggregate and retry the command.
-    #[error("version conflict: {source}")]
+    #[error("version conflict")]
     VersionConflict {
         /// What conflicted ([`EventConflict`] where the backend knows the event).
         source: BoxError,
@@ -74,7 +80,7 @@ pub enum Error {
         notification_id: u64,
     },
     /// Another integrity constraint was violated.
-    #[error("integrity error: {source}")]
+    #[error("integrity error")]
     Integrity {
         /// The driver's error.
         source: BoxError,
@@ -90,31 +96,31 @@ pub enum Error {
     /// The connection broke while a commit was in flight and the backend could not settle it:
     /// the transaction may or may not have been committed. Read back before retrying. (The
     /// PostgreSQL backend settles such writes itself while the server is reachable.)
-    #[error("outcome unknown: the connection failed during commit: {source}")]
+    #[error("outcome unknown: the connection failed during commit")]
     OutcomeUnknown {
         /// The driver's error.
         source: BoxError,
     },
     /// The database could not be reached or failed to operate.
-    #[error("operational error: {source}")]
+    #[error("operational error")]
     Operational {
         /// The driver's error.
         source: BoxError,
     },
     /// Wrong use of the database or library: a missing table, bad SQL, an invalid name.
-    #[error("programming error: {source}")]
+    #[error("programming error")]
     Programming {
         /// What was wrong.
         source: BoxError,
     },
     /// Data that cannot be stored or decoded: an out-of-range number, a damaged record.
-    #[error("data error: {source}")]
+    #[error("data error")]
     Data {
         /// What was wrong.
         source: BoxError,
     },
     /// The driver or its interface failed (for example a database that cannot be opened).
-    #[error("interface error: {source}")]
+    #[error("interface error")]
     Interface {
         /// The driver's error.
         source: BoxError,
@@ -122,7 +128,7 @@ pub enum Error {
     /// The database could not be connected to, for the reason `problem` names; nothing was
     /// sent. Reported when a recorder is opened (its first connection is made then) and when a
     /// pool cannot replace a connection.
-    #[error("cannot connect to the database: {problem}: {source}")]
+    #[error("cannot connect to the database: {problem}")]
     Connect {
         /// Why.
         problem: ConnectProblem,
@@ -130,7 +136,7 @@ pub enum Error {
         source: BoxError,
     },
     /// The database reported an internal error (for example an idle-in-transaction timeout).
-    #[error("internal error: {source}")]
+    #[error("internal error")]
     Internal {
         /// The driver's error.
         source: BoxError,
@@ -180,9 +186,7 @@ pub enum Error {
     },
     /// A stored event could not be decoded (decrypted, decompressed, parsed or upcast). The
     /// message never contains key material.
-    #[error(
-        "cannot decode event {topic:?} of {originator_id} version {originator_version}: {source}"
-    )]
+    #[error("cannot decode event {topic:?} of {originator_id} version {originator_version}")]
     Decode {
         /// The stored topic.
         topic: String,
@@ -194,7 +198,7 @@ pub enum Error {
         source: BoxError,
     },
     /// An event could not be encoded (serialised, compressed or encrypted).
-    #[error("cannot encode event {topic:?}: {source}")]
+    #[error("cannot encode event {topic:?}")]
     Encode {
         /// The topic.
         topic: String,
@@ -205,7 +209,7 @@ pub enum Error {
     /// processing was recorded; the follower retries it from its tracking position. When a
     /// single-threaded runner returns this from a leader's `save`, the leader's own events were
     /// recorded.
-    #[error("{application} failed to process notification {notification_id} of {leader}: {source}")]
+    #[error("{application} failed to process notification {notification_id} of {leader}")]
     Processing {
         /// The follower.
         application: String,
@@ -240,7 +244,7 @@ pub enum Error {
     /// single-threaded runner retries the processing on the leader's next save (or at
     /// the runner's next start).
     #[error(
-        "the events were recorded (notification ids {}), but then: {source}",
+        "the events were recorded (notification ids {}), but what ran after the commit failed",
         ids(notification_ids)
     )]
     Recorded {
@@ -253,7 +257,7 @@ pub enum Error {
     /// cannot cure (an undecodable event, a failing policy): returned at once by a runner's
     /// `wait` for that follower, and (inside [`Error::Recorded`]) by a single-threaded
     /// runner's save. The multi-threaded runner's `stop` returns the error itself.
-    #[error("{follower} stopped processing the notifications of {leader}: {source}")]
+    #[error("{follower} stopped processing the notifications of {leader}")]
     EdgeStopped {
         /// The leader.
         leader: String,
@@ -264,21 +268,12 @@ pub enum Error {
     },
 }
 
-/// `first..=last` for contiguous ids, else the list.
-fn ids(ids: &[u64]) -> String {
-    match (ids.first(), ids.last()) {
-        (Some(first), Some(last)) if last - first + 1 == ids.len() as u64 && ids.len() > 1 => {
-            format!("{first} to {last}")
-        }
-        _ => ids
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
-}
-
 impl Error {
+    /// This error with its causes on one line, `outer: cause: root cause` ([`Report`]).
+    pub fn report(&self) -> Report<'_> {
+        Report::new(self)
+    }
+
     /// A [`Error::VersionConflict`] for a known event.
     pub fn version_conflict(originator_id: Uuid, originator_version: u64) -> Self {
         Self::VersionConflict {

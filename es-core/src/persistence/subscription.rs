@@ -139,7 +139,7 @@ impl Iterator for Subscription {
                     tracing::warn!(
                         target: "eventsourcing::subscription",
                         after = self.query.start,
-                        error = %e,
+                        error = %e.report(),
                         "selecting notifications failed; retrying after a pause"
                     );
                     self.failed = true;

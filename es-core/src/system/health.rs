@@ -110,7 +110,7 @@ impl Edges {
     /// `edge` met `error`, which a retry may cure.
     pub(crate) fn retrying(&self, edge: usize, error: &Error) {
         if let Some(s) = self.status.get(edge) {
-            lock(s).problem = Some(Problem::Retrying(error.to_string()));
+            lock(s).problem = Some(Problem::Retrying(error.report().to_string()));
         }
     }
 
@@ -207,7 +207,7 @@ impl Edges {
                         Some(Problem::Retrying(_)) | None if lag == 0 => EdgeState::CaughtUp,
                         Some(Problem::Retrying(e)) => EdgeState::Retrying { error: e.clone() },
                         Some(Problem::Failed(e)) => EdgeState::Failed {
-                            error: e.to_string(),
+                            error: e.report().to_string(),
                         },
                         None => EdgeState::Running,
                     },

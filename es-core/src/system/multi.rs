@@ -44,7 +44,7 @@ impl Shared {
     /// `edge` stopped at `error`: the other edges go on; waits for its follower, `stop` and
     /// `watch_for_errors` return it.
     fn fail(&self, edge: usize, error: Error) {
-        tracing::error!(target: "eventsourcing::runner", %error, "the follower stopped: this edge processes nothing more until the runner restarts");
+        tracing::error!(target: "eventsourcing::runner", error = %error.report(), "the follower stopped: this edge processes nothing more until the runner restarts");
         let error = Arc::new(error);
         self.edges.failed(edge, Arc::clone(&error));
         {
@@ -83,7 +83,7 @@ impl Shared {
                         .saturating_mul(1 << failures.min(6))
                         .min(MAX_BACKOFF);
                     failures = failures.saturating_add(1);
-                    tracing::warn!(target: "eventsourcing::runner", error = %e, ?pause, failures, "retrying after an operational error");
+                    tracing::warn!(target: "eventsourcing::runner", error = %e.report(), ?pause, failures, "retrying after an operational error");
                     self.pause(pause);
                 }
                 Err(e) => return Err(e),

@@ -61,7 +61,7 @@ impl Core {
                             target: "eventsourcing::runner",
                             leader = self.apps.names[next],
                             follower = self.apps.names[f],
-                            error = %e,
+                            error = %e.report(),
                             "processing failed; retried on the leader's next save"
                         );
                         let e = if is_transient(&e) {

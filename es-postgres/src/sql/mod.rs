@@ -295,7 +295,11 @@ mod tests {
     fn an_unfilled_placeholder_is_an_error() {
         let err = render("SELECT * FROM {events}", &[("tracking", "t")]).unwrap_err();
         assert!(err.is_programming(), "{err}");
-        assert!(err.to_string().contains("{events}"), "{err}");
+        assert!(
+            err.report().to_string().contains("{events}"),
+            "{}",
+            err.report()
+        );
         // PL/pgSQL braces that are not placeholders pass.
         assert!(render("SELECT '{1,2}'::int[]", &[]).is_ok());
     }

@@ -97,7 +97,7 @@ pub(crate) fn tail(
             match n {
                 Ok(n) if !print(&n)? => break,
                 Ok(_) => {}
-                Err(e) if e.is_operational() => eprintln!("retrying: {e}"),
+                Err(e) if e.is_operational() => eprintln!("retrying: {}", e.report()),
                 Err(e) => return Err(e),
             }
         }
@@ -161,8 +161,10 @@ pub(crate) fn verify(application: &str) -> Result<bool> {
             }
             match mapper.decode_state(&n.state) {
                 Err(e) => problems.push(format!(
-                    "notification {} ({}): the state does not decode: {e}",
-                    n.id, n.topic
+                    "notification {} ({}): the state does not decode: {}",
+                    n.id,
+                    n.topic,
+                    eventsourcing::Report::new(e.as_ref())
                 )),
                 Ok(state) => {
                     if let Err(e) = serde_json::from_slice::<serde_json::Value>(&state) {
