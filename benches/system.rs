@@ -11,10 +11,11 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use eventsourcing::domain::Root;
 use eventsourcing::system::RunnerFromEnv;
 use eventsourcing::system::{App, MultiThreadedRunner, SingleThreadedRunner};
 use eventsourcing::{Env, Uuid};
-use tutorial::{Counters, Dog, DogSchool};
+use tutorial::{Counters, Dog, DogEvent, DogSchool};
 
 const TRICKS: [&str; 10] = [
     "sit",
@@ -62,8 +63,10 @@ fn envs() -> Vec<(&'static str, Env)> {
 fn commands(school: &DogSchool, i: usize, wait: &dyn Fn(u64)) {
     let app = school.application();
     let id = school.register_dog("Fido").unwrap();
-    let mut dog: Dog = app.get(id).unwrap();
-    dog.add_trick(TRICKS[i % TRICKS.len()]);
+    let mut dog: Root<Dog> = app.get(id).unwrap();
+    dog.trigger(DogEvent::TrickAdded {
+        trick: TRICKS[i % TRICKS.len()].into(),
+    });
     let recordings = app.save(&mut dog).unwrap();
     wait(recordings[0].notification_id);
 }

@@ -4,13 +4,14 @@
 mod backends;
 mod builder;
 pub mod system;
+pub mod testing;
 
 pub use backends::{BackendConstructor, backend_names, open_recorders, register_backend};
 pub use builder::ApplicationBuilder;
 #[doc(inline)]
 pub use es_core::{
     BatchConflict, BoxError, ConnectProblem, Env, Error, EventConflict, Report, Result,
-    TimeoutKind, Uuid, aggregate,
+    TimeoutKind, Uuid, app,
 };
 
 #[doc(inline)]

@@ -7,9 +7,8 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Dog, DogEvent};
+use common::{Dog, DogEvent, new_dog};
 use eventsourcing::application::Application;
-use eventsourcing::domain::Aggregate;
 use eventsourcing::mapper::AesCipher;
 use eventsourcing::persistence::Recorders;
 use eventsourcing::{ApplicationBuilder, Env, Error, Uuid};
@@ -26,7 +25,7 @@ fn a_follower_with_the_wrong_key_gets_a_decode_error() {
         .var("CIPHER_KEY", AesCipher::create_key(16))
         .build()
         .unwrap();
-    let mut dog = Dog::new("Max");
+    let mut dog = new_dog("Max");
     writer.save(&mut dog).unwrap();
     let reader = Application::new(
         Env::new(&name).with("CIPHER_KEY", AesCipher::create_key(16)),
@@ -89,7 +88,7 @@ fn the_backend_is_chosen_by_persistence_module() {
     eventsourcing::register_backend("Custom", custom);
     assert!(eventsourcing::backend_names().contains(&"custom".to_owned()));
     let app = build(&[("PERSISTENCE_MODULE", "custom")]).unwrap();
-    let mut dog = Dog::new("Via custom");
+    let mut dog = new_dog("Via custom");
     app.save(&mut dog).unwrap();
     let _: DogEvent = DogEvent::TrickAdded {
         trick: String::new(),

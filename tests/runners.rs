@@ -9,32 +9,28 @@ mod tutorial;
 use std::process::Command;
 use std::time::Duration;
 
-use eventsourcing::application::Application;
 use eventsourcing::system::RunnerFromEnv;
 use eventsourcing::system::{
-    App, MultiThreadedRunner, Node, ProcessApplication, Processing, Received, SingleThreadedRunner,
-    System,
+    App, MultiThreadedRunner, ProcessApplication, Processing, Received, Runner,
+    SingleThreadedRunner, System,
 };
-use eventsourcing::{ApplicationBuilder, Env, Error, Result, Uuid};
+use eventsourcing::{ApplicationBuilder, Env, Error, Result, Uuid, app};
 use tutorial::{Counters, DogSchool};
 
-/// A second process application, for the system's roles and validation.
-struct Strict(Application);
-
-impl App for Strict {
-    const NAME: &'static str = "Strict";
-    fn from_application(app: Application) -> Result<Self> {
-        Ok(Self(app))
-    }
-    fn application(&self) -> &Application {
-        &self.0
-    }
+app! {
+    /// A second process application, for the system's roles and validation.
+    struct Strict;
 }
 
 impl ProcessApplication for Strict {
     fn policy(&self, _: &Received<'_>, _: &mut Processing) -> Result<()> {
         Ok(())
     }
+}
+
+app! {
+    /// Another application named "DogSchool".
+    struct Impostor as "DogSchool";
 }
 
 fn file_env(dir: &tempfile::TempDir) -> Env {
@@ -66,20 +62,21 @@ fn system_roles_edges_and_validation() {
         (vec!["DogSchool"], vec!["Counters"], vec!["DogSchool"])
     );
     assert!(s.processors().is_empty() && s.singles().is_empty());
-    let dup = System::new([
-        vec![Node::app::<DogSchool>(), Node::process::<Counters>()],
-        vec![Node::app::<DogSchool>(), Node::process::<Counters>()],
-        vec![Node::process::<Strict>()],
-    ])
-    .unwrap();
+    let dup = System::builder()
+        .pipe::<DogSchool, Counters>()
+        .pipe::<DogSchool, Counters>()
+        .app::<Strict>()
+        .app::<DogSchool>()
+        .build()
+        .unwrap();
     assert_eq!(dup.edges().len(), 1, "duplicate edges are eliminated");
     assert_eq!(dup.singles(), ["Strict"]);
-    let cycle = System::new([vec![
-        Node::process::<Counters>(),
-        Node::process::<Strict>(),
-        Node::process::<Counters>(),
-    ]])
-    .unwrap();
+    // A leader added before it is known as a follower is still processed as one.
+    let cycle = System::builder()
+        .pipe::<Counters, Strict>()
+        .pipe::<Strict, Counters>()
+        .build()
+        .unwrap();
     assert_eq!(
         cycle.edges(),
         [("Counters", "Strict"), ("Strict", "Counters")]
@@ -87,12 +84,18 @@ fn system_roles_edges_and_validation() {
     assert_eq!(cycle.processors(), ["Counters", "Strict"]);
     assert_eq!(cycle.follows("Counters"), ["Strict"]);
     assert_eq!(cycle.leads("Counters"), ["Strict"]);
-    let e = System::new([vec![Node::process::<Counters>(), Node::app::<DogSchool>()]]).unwrap_err();
+    // A follower that is not a process application does not compile (see the `System`
+    // doctest); two application types with one name are an error.
+    let e = System::builder()
+        .pipe::<DogSchool, Counters>()
+        .app::<Impostor>()
+        .build()
+        .unwrap_err();
     assert!(
         e.is_programming()
             && e.report()
                 .to_string()
-                .contains("not a process application: DogSchool"),
+                .contains("two different application types are named DogSchool"),
         "{}",
         e.report()
     );
@@ -216,4 +219,48 @@ fn a_leader_in_another_process() {
             eventsourcing::postgres::PostgresConfig::from_env(&Env::from_process("")).unwrap();
         eventsourcing::postgres::drop_postgres_schema(&config, &schema).unwrap();
     }
+}
+
+/// Code generic over [`Runner`]: the same function drives both.
+fn tricks_counted(runner: &impl Runner) -> u64 {
+    runner.start().unwrap();
+    let school = runner.get::<DogSchool>().unwrap();
+    let dog = school.register_dog("Generic").unwrap();
+    school.add_trick(dog, "generic").unwrap();
+    runner
+        .wait::<Counters>(DogSchool::NAME, last_id(&school), WAIT)
+        .unwrap();
+    let count = runner
+        .get::<Counters>()
+        .unwrap()
+        .get_count("generic")
+        .unwrap();
+    assert_eq!(runner.system().edges(), [("DogSchool", "Counters")]);
+    assert_eq!(runner.health().unwrap()[0].lag, 0);
+    runner.stop().unwrap();
+    count
+}
+
+#[test]
+fn runner_builders_override_the_environment_and_code_is_generic_over_runners() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("built.db").to_string_lossy().into_owned();
+    let single = SingleThreadedRunner::builder(tutorial::system().unwrap())
+        .var("PERSISTENCE_MODULE", "sqlite")
+        .var("SQLITE_DBNAME", &db)
+        .build();
+    assert_eq!(tricks_counted(&single), 1);
+    // The same file through the other runner: the count of the first run is there.
+    let multi = MultiThreadedRunner::builder(tutorial::system().unwrap())
+        .vars([
+            ("PERSISTENCE_MODULE", "sqlite"),
+            ("SQLITE_DBNAME", db.as_str()),
+        ])
+        .build();
+    assert_eq!(tricks_counted(&multi), 2);
+    // `env` replaces the process environment; the backend is the in-memory default.
+    let fresh = SingleThreadedRunner::builder(tutorial::system().unwrap())
+        .env(Env::new(""))
+        .build();
+    assert_eq!(tricks_counted(&fresh), 1);
 }

@@ -7,9 +7,8 @@ mod common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::tutorial;
+use common::{new_dog, tutorial};
 use eventsourcing::ApplicationBuilder;
-use eventsourcing::domain::Aggregate;
 use eventsourcing::mapper::AesCipher;
 use eventsourcing::system::{RunnerFromEnv, SingleThreadedRunner};
 use eventsourcing::{Env, Uuid};
@@ -57,7 +56,7 @@ fn saves_loads_and_runners_show_ids_never_states_or_keys() {
         let school = runner.get::<tutorial::DogSchool>().unwrap();
         id = school.register_dog(&sentinel).unwrap();
         school.add_trick(id, &sentinel).unwrap();
-        assert_eq!(school.get_dog(id).unwrap().0, sentinel);
+        assert_eq!(school.get_dog(id).unwrap().name, sentinel);
         runner.stop().unwrap();
     });
     for expected in [
@@ -84,7 +83,7 @@ fn the_in_memory_default_with_sqlite_settings_is_a_warning() {
             .var("SQLITE_DBNAME", "/tmp/secret-name.db")
             .build()
             .unwrap();
-        let mut dog = tutorial::Dog::new("Rex");
+        let mut dog = new_dog("Rex");
         app.save(&mut dog).unwrap();
         assert_eq!(app.get::<tutorial::Dog>(dog.id()).unwrap().name, "Rex");
     });

@@ -3,9 +3,9 @@
 
 #![allow(missing_docs)] // Test aggregates.
 
-use es_core::domain::{Aggregate, Event, Fields};
+use es_core::domain::{Aggregate, Event, Fields, Root, Upcast};
 use es_core::mapper::{AesCipher, Mapper, ZlibCompressor};
-use es_core::{Env, Error, Uuid, aggregate};
+use es_core::{Env, Error, Uuid};
 use serde::{Deserialize, Serialize};
 
 /// Generated with pycryptodome 3 (`AES.new(key, AES.MODE_GCM, nonce=nonce).encrypt_and_digest`,
@@ -122,18 +122,33 @@ fn bad_keys_are_config_errors_that_hide_the_key() {
     assert!(!format!("{cipher:?}").contains(golden::KEY_256));
 }
 
-aggregate! {
-    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-    pub struct Dog {
-        pub name: String,
-        pub tricks: Vec<String>,
-    }
-    pub enum DogEvent {
-        Registered { name: String } => |dog| dog.name = name.clone(),
-        TrickAdded { trick: String } as "Dog.TrickAdded"
-            aliases ["Dog.TrickLearned"]
-            upcasts [upcast_trick_v1_v2]
-            => |dog| dog.tricks.push(trick.clone()),
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Dog {
+    pub name: String,
+    pub tricks: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DogEvent {
+    Registered { name: String },
+    TrickAdded { trick: String },
+}
+
+impl Event for DogEvent {
+    const PREFIX: &'static str = "Dog";
+    const ALIASES: &'static [(&'static str, &'static str)] =
+        &[("Dog.TrickLearned", "Dog.TrickAdded")];
+    const UPCASTS: &'static [(&'static str, &'static [Upcast])] =
+        &[("Dog.TrickAdded", &[upcast_trick_v1_v2])];
+}
+
+impl Aggregate for Dog {
+    type Event = DogEvent;
+    fn apply(&mut self, event: &DogEvent) {
+        match event {
+            DogEvent::Registered { name } => self.name = name.clone(),
+            DogEvent::TrickAdded { trick } => self.tricks.push(trick.clone()),
+        }
     }
 }
 
@@ -171,7 +186,7 @@ fn events_round_trip_through_every_pipeline() {
     for (name, mapper) in mappers() {
         for envelope in dog.pending_events() {
             let stored = mapper.to_stored(envelope).unwrap();
-            assert_eq!(stored.topic, envelope.event.topic_name(), "{name}");
+            assert_eq!(stored.topic, envelope.event.topic(), "{name}");
             let back = mapper.decode::<DogEvent>(&stored).unwrap();
             assert_eq!(back.timestamp, envelope.timestamp, "{name}");
             assert_eq!(
@@ -193,8 +208,8 @@ fn events_round_trip_through_every_pipeline() {
 }
 
 impl Dog {
-    fn register_for_test(name: &str) -> Self {
-        Self::create(DogEvent::Registered { name: name.into() })
+    fn register_for_test(name: &str) -> Root<Self> {
+        Root::create(DogEvent::Registered { name: name.into() })
     }
 }
 

@@ -5,7 +5,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use es_core::application::Application;
-use es_core::domain::Aggregate;
+use es_core::domain::Root;
 use es_core::{AggregateRecorder, ApplicationRecorder, EventQuery, TrackingRecorder, Uuid};
 use es_core::{Env, ProcessRecorder, Tracking};
 use es_postgres::{PostgresConfig, PostgresProcessRecorder, drop_postgres_schema};
@@ -41,10 +41,10 @@ fn build_use_and_drop(config: &PostgresConfig) {
 
     let env = Env::from_process("TokioSchool").with("POSTGRES_SCHEMA", config.schema.clone());
     let app = Application::new(env.clone(), es_postgres::open(&env, true).unwrap()).unwrap();
-    let mut dog = Dog::new("Async");
-    dog.add_trick("await");
+    let mut dog = Dog::register("Async");
+    dog.trigger(dog.add_trick("await"));
     app.save(&mut dog).unwrap();
-    let copy: Dog = app.get(dog.id()).unwrap();
+    let copy: Root<Dog> = app.get(dog.id()).unwrap();
     assert_eq!(copy.tricks, ["await"]);
     drop(app);
     drop_postgres_schema(config, &config.schema).unwrap();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use es_core::application::Application;
+use es_core::domain::Root;
 use es_core::system::{App, AppFactory, EdgeState, MultiThreadedRunner, SingleThreadedRunner};
 use es_core::{Env, Error, Uuid};
 
@@ -24,7 +25,8 @@ fn factory(open: &Open) -> AppFactory {
 /// DogSchool on `open`, outside any runner.
 fn school(open: &Open) -> DogSchool {
     let env = Env::new(DogSchool::NAME);
-    DogSchool(Application::new(env.clone(), open(&env, false).unwrap()).unwrap())
+    DogSchool::from_application(Application::new(env.clone(), open(&env, false).unwrap()).unwrap())
+        .unwrap()
 }
 
 /// The tutorial's `test()` with either runner: three dogs, tricks, and the counts after each
@@ -86,7 +88,7 @@ fn tutorial(school: &DogSchool, strict: &Strict, runner: &str, wait: &dyn Fn(u64
             "{runner}-threaded runner: counts after adding {trick:?}"
         );
     }
-    let billy: Dog = school.0.get(dogs[0]).unwrap();
+    let billy: Root<Dog> = school.get(dogs[0]).unwrap();
     assert_eq!(billy.tricks, ["roll over", "fetch ball", "play dead"]);
 }
 
@@ -206,17 +208,13 @@ pub fn a_poison_event_is_processed_once_after_the_cure(storage: &dyn Fn() -> Ope
             && health[0].lag == 1,
         "{health:?}"
     );
-    let recorded: Dog = school.0.get(dog).unwrap();
+    let recorded: Root<Dog> = school.get(dog).unwrap();
     assert_eq!(
         recorded.tricks,
         std::slice::from_ref(&trick),
         "the leader's event is recorded"
     );
-    let tracked = strict
-        .0
-        .recorder()
-        .max_tracking_id(DogSchool::NAME)
-        .unwrap();
+    let tracked = strict.recorder().max_tracking_id(DogSchool::NAME).unwrap();
     assert_eq!(
         tracked,
         Some(school.last_id() - 1),

@@ -2,13 +2,26 @@
 
 #![allow(dead_code, missing_docs, unreachable_pub)]
 
+use eventsourcing::domain::Root;
 use eventsourcing::{ApplicationBuilder, Uuid};
 
 #[path = "../../examples/tutorial/mod.rs"]
 pub mod tutorial;
 
 #[allow(unused_imports)] // Not every test crate uses every type.
-pub use tutorial::{Counter, Dog, DogEvent};
+pub use tutorial::{Counter, CounterEvent, Dog, DogEvent};
+
+/// A new dog named `name`.
+pub fn new_dog(name: &str) -> Root<Dog> {
+    Root::create(DogEvent::Registered { name: name.into() })
+}
+
+/// The event of adding `trick` to a dog.
+pub fn trick(trick: &str) -> DogEvent {
+    DogEvent::TrickAdded {
+        trick: trick.into(),
+    }
+}
 
 /// A backend to run on, and what must live as long as the applications on it.
 pub struct Backend {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use eventsourcing::application::Application;
-use eventsourcing::domain::Aggregate;
+use eventsourcing::domain::Root;
 use eventsourcing::persistence::Recorders;
 use eventsourcing::persistence::{
     AggregateRecorder, ApplicationRecorder, EventQuery, NotificationQuery, StoredEvent,
@@ -14,7 +14,7 @@ use eventsourcing::postgres::{PostgresApplicationRecorder, PostgresConfig, drop_
 use eventsourcing::sqlite::SqliteApplicationRecorder;
 use eventsourcing::{Env, Uuid};
 
-use crate::common::{Counter, backends};
+use crate::common::{Counter, CounterEvent, backends};
 
 const THREADS: u64 = 4;
 const EACH: u64 = 25;
@@ -29,10 +29,10 @@ fn increment_concurrently(app: &Application, id: Uuid, backend: &str) -> u64 {
         for _ in 0..THREADS {
             s.spawn(|| {
                 for _ in 0..EACH {
-                    let mut c: Counter = app.get(id).unwrap();
+                    let mut c: Root<Counter> = app.get(id).unwrap();
                     barrier.wait();
                     loop {
-                        c.increment();
+                        c.trigger(CounterEvent::Incremented);
                         match app.save(&mut c) {
                             Ok(_) => break,
                             Err(e) if e.is_version_conflict() => {
@@ -61,7 +61,7 @@ fn c2_no_lost_updates_with_retries() {
         let mut counter = Counter::new("shared");
         app.save(&mut counter).unwrap();
         let conflicts = increment_concurrently(&app, counter.id(), b.name);
-        let c: Counter = app.get(counter.id()).unwrap();
+        let c: Root<Counter> = app.get(counter.id()).unwrap();
         assert_eq!(c.count, THREADS * EACH, "{}: no lost update", b.name);
         assert!(conflicts > 0, "{}: contention happened", b.name);
     }
@@ -86,7 +86,7 @@ fn c8_snapshots_and_cache_under_contention() {
         let mut counter = Counter::new("c8");
         app.save(&mut counter).unwrap();
         let conflicts = increment_concurrently(&app, counter.id(), b.name);
-        let loaded: Counter = app.get(counter.id()).unwrap();
+        let loaded: Root<Counter> = app.get(counter.id()).unwrap();
         assert_eq!(loaded.count, THREADS * EACH, "{}: no lost update", b.name);
         let snapshots = app
             .snapshot_recorder()
@@ -104,7 +104,7 @@ fn c8_snapshots_and_cache_under_contention() {
             Recorders::new(std::sync::Arc::clone(app.recorder())),
         )
         .unwrap();
-        let replayed: Counter = replay.get(counter.id()).unwrap();
+        let replayed: Root<Counter> = replay.get(counter.id()).unwrap();
         assert_eq!(replayed.count, loaded.count, "{}", b.name);
         assert_eq!(replayed.version(), loaded.version(), "{}", b.name);
         assert_eq!(replayed.modified_on(), loaded.modified_on(), "{}", b.name);

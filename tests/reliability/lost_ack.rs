@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::thread;
 
 use eventsourcing::ApplicationBuilder;
-use eventsourcing::domain::Aggregate;
+use eventsourcing::domain::Root;
 use eventsourcing::mapper::AesCipher;
 use eventsourcing::persistence::{
     AggregateRecorder, ApplicationRecorder, EventQuery, NotificationQuery, ProcessRecorder,
@@ -21,7 +21,7 @@ use eventsourcing::persistence::{
 use eventsourcing::postgres::{PostgresConfig, PostgresProcessRecorder, drop_postgres_schema};
 use eventsourcing::{Env, Uuid};
 
-use crate::common::Dog;
+use crate::common::{Dog, new_dog, trick};
 
 const PASS: u8 = 0;
 /// Drop the server's next reply and cut both sides: the write committed, unacknowledged.
@@ -196,16 +196,16 @@ fn f3_lost_acknowledgement_of_a_save() {
         .build()
         .unwrap();
     let (mut settled, mut unknown) = (0, 0);
-    let mut dog = Dog::new("Fido");
+    let mut dog = new_dog("Fido");
     app.save(&mut dog).unwrap();
     let mut acked = 0;
     for round in 0..rounds() {
         // A write in pass mode first: the pooled connection is fresh after a cut, and this
         // prepares the insert on it, so the armed cut meets the write itself.
-        let mut other = Dog::new("warm-up");
+        let mut other = new_dog("warm-up");
         app.save(&mut other).unwrap();
         proxy.arm(modes(round));
-        dog.add_trick(&format!("trick {round}"));
+        dog.trigger(trick(&format!("trick {round}")));
         match app.save(&mut dog) {
             Ok(_) => {
                 settled += 1;
@@ -216,7 +216,7 @@ fn f3_lost_acknowledgement_of_a_save() {
         }
         assert_eq!(proxy.mode.load(Ordering::SeqCst), PASS, "the cut happened");
     }
-    let stored: Dog = app.get(dog.id()).unwrap();
+    let stored: Root<Dog> = app.get(dog.id()).unwrap();
     assert_eq!(stored.tricks.len(), acked, "every acknowledged save once");
     let recorder = app.recorder();
     let events = recorder

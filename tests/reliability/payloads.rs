@@ -6,7 +6,7 @@ use eventsourcing::persistence::{
 };
 use eventsourcing::{Error, Uuid};
 
-use crate::common::{Dog, backends};
+use crate::common::{backends, new_dog, trick};
 use crate::{full, unique};
 
 /// B3: states of 1, 16 and 64 MiB round-trip byte for byte; one byte over the configured
@@ -113,9 +113,9 @@ fn b4_huge_batches_are_atomic() {
                 .is_empty()
         );
         // And through an application save of one aggregate with 20,000 pending events.
-        let mut dog = Dog::new("Busy");
+        let mut dog = new_dog("Busy");
         for i in 0..19_999 {
-            dog.add_trick(&format!("trick {i}"));
+            dog.trigger(trick(&format!("trick {i}")));
         }
         assert_eq!(app.save(&mut dog).unwrap().len(), 20_000, "{}", b.name);
     }

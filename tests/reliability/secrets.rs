@@ -5,13 +5,13 @@ use std::collections::HashSet;
 
 use eventsourcing::ApplicationBuilder;
 use eventsourcing::application::Application;
-use eventsourcing::domain::Aggregate;
+use eventsourcing::domain::Root;
 use eventsourcing::mapper::AesCipher;
 use eventsourcing::persistence::{AggregateRecorder, EventQuery, Recorders, StoredEvent};
 use eventsourcing::postgres::{PostgresApplicationRecorder, PostgresConfig};
 use eventsourcing::{Env, Uuid};
 
-use crate::common::{Dog, backends};
+use crate::common::{Dog, backends, new_dog, trick};
 use crate::{full, unique};
 
 /// S2: no repeated nonce across many encryptions under one key; equal plaintexts differ;
@@ -57,7 +57,7 @@ fn s3_ciphertexts_are_not_bound_to_their_row() {
         .var("CIPHER_KEY", AesCipher::create_key(32))
         .build()
         .unwrap();
-    let mut dog = Dog::new("Original");
+    let mut dog = new_dog("Original");
     app.save(&mut dog).unwrap();
     let stored = app
         .recorder()
@@ -72,7 +72,7 @@ fn s3_ciphertexts_are_not_bound_to_their_row() {
             stored[0].state.clone(),
         )])
         .unwrap();
-    let copied: Dog = app.get(other).unwrap();
+    let copied: Root<Dog> = app.get(other).unwrap();
     assert_eq!(
         copied.name, "Original",
         "the copied ciphertext decrypts in another row"
@@ -94,10 +94,10 @@ fn s4_no_plaintext_at_rest() {
             .var("CIPHER_KEY", key.clone())
             .build()
             .unwrap();
-        let mut dog = Dog::new(&sentinel);
-        dog.add_trick(&sentinel);
+        let mut dog = new_dog(&sentinel);
+        dog.trigger(trick(&sentinel));
         app.save(&mut dog).unwrap();
-        let copy: Dog = app.get(dog.id()).unwrap();
+        let copy: Root<Dog> = app.get(dog.id()).unwrap();
         assert_eq!(copy.name, sentinel, "{}: readable with the key", b.name);
         let raw = app
             .recorder()
@@ -147,7 +147,7 @@ fn s5_no_secrets_in_errors_or_debug() {
     for t in &texts {
         assert!(!t.contains(&key), "key in {t}");
     }
-    let mut dog = Dog::new("Max");
+    let mut dog = new_dog("Max");
     app.save(&mut dog).unwrap();
     let other = Application::new(
         Env::new("Secretive").with("CIPHER_KEY", AesCipher::create_key(32)),

@@ -2,17 +2,8 @@
 //! read the notification log.
 //!
 //! ```
-//! # use es_core::aggregate;
-//! # use es_core::domain::Aggregate;
-//! # use serde::{Deserialize, Serialize};
-//! # aggregate! {
-//! #     #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-//! #     pub struct Dog { pub name: String, pub tricks: Vec<String> }
-//! #     pub enum DogEvent {
-//! #         Registered { name: String } => |dog| dog.name = name.clone(),
-//! #         TrickAdded { trick: String } => |dog| dog.tricks.push(trick.clone()),
-//! #     }
-//! # }
+//! # use es_testkit::apps::domain::{Dog, DogEvent};
+//! use es_core::domain::Root;
 //! use std::sync::Arc;
 //! use es_core::application::Application;
 //! use es_core::persistence::Recorders;
@@ -22,11 +13,11 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let recorders = Recorders::new(Arc::new(PopoProcessRecorder::new()));
 //! let school = Application::new(Env::new("DogSchool"), recorders)?;
-//! let mut dog = Dog::create(DogEvent::Registered { name: "Fido".into() });
+//! let mut dog = Root::<Dog>::create(DogEvent::Registered { name: "Fido".into() });
 //! dog.trigger(DogEvent::TrickAdded { trick: "roll over".into() });
 //! let recordings = school.save(&mut dog)?;
 //! assert_eq!(recordings.len(), 2);
-//! let copy: Dog = school.get(dog.id())?;
+//! let copy = school.get::<Dog>(dog.id())?;
 //! assert_eq!(copy.tricks, ["roll over"]);
 //! # Ok(())
 //! # }
@@ -42,7 +33,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use uuid::Uuid;
 
-use crate::domain::Aggregate;
+use crate::domain::{Aggregate, Root};
 use crate::mapper::Mapper;
 use crate::persistence::Recorders;
 use crate::{
@@ -301,13 +292,13 @@ impl Application {
     ///
     /// [`Error::AggregateNotFound`] when it has no events; [`Error::Decode`]; the recorder's
     /// errors.
-    pub fn get<A: Aggregate>(&self, id: Uuid) -> Result<A> {
+    pub fn get<A: Aggregate>(&self, id: Uuid) -> Result<Root<A>> {
         let Some(cache) = &self.cache else {
-            let aggregate: A = self.load(id, None)?;
+            let aggregate: Root<A> = self.load(id, None)?;
             trace::loaded(self.name(), id, aggregate.version(), false);
             return Ok(aggregate);
         };
-        let (aggregate, cached) = match cache.get::<A>(id) {
+        let (aggregate, cached) = match cache.get::<Root<A>>(id) {
             Some(mut cached) => {
                 let after = EventQuery::new().after(cached.version());
                 self.replay(id, &mut cached, &after)?;
@@ -325,10 +316,26 @@ impl Application {
     /// # Errors
     ///
     /// As [`get`](Self::get), except not-found.
-    pub fn get_or<A: Aggregate>(&self, id: Uuid, create: impl FnOnce() -> A) -> Result<A> {
+    pub fn get_or<A: Aggregate>(
+        &self,
+        id: Uuid,
+        create: impl FnOnce() -> Root<A>,
+    ) -> Result<Root<A>> {
         match self.get(id) {
             Err(e) if e.is_not_found() => Ok(create()),
             other => other,
+        }
+    }
+
+    /// Aggregate `id`, or `None` when it has no events.
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get), except not-found.
+    pub fn find<A: Aggregate>(&self, id: Uuid) -> Result<Option<Root<A>>> {
+        match self.get(id) {
+            Err(e) if e.is_not_found() => Ok(None),
+            other => other.map(Some),
         }
     }
 
@@ -337,7 +344,7 @@ impl Application {
     /// # Errors
     ///
     /// As [`get`](Self::get).
-    pub fn get_at<A: Aggregate>(&self, id: Uuid, version: u64) -> Result<A> {
+    pub fn get_at<A: Aggregate>(&self, id: Uuid, version: u64) -> Result<Root<A>> {
         self.load(id, Some(version))
     }
 
@@ -362,7 +369,7 @@ impl Application {
                 "cannot take a snapshot: snapshotting is not enabled (IS_SNAPSHOTTING_ENABLED)",
             ));
         };
-        let aggregate: A = self.load(id, version)?;
+        let aggregate: Root<A> = self.load(id, version)?;
         match snapshots.insert_events(&[aggregate.snapshot(&self.mapper)?]) {
             // A snapshot of this version exists already: the same state.
             Err(e) if e.is_version_conflict() => Ok(()),
@@ -375,8 +382,8 @@ impl Application {
         NotificationLog::new(Arc::clone(&self.recorders.events), self.section_size)
     }
 
-    fn load<A: Aggregate>(&self, id: Uuid, version: Option<u64>) -> Result<A> {
-        let mut aggregate = A::default();
+    fn load<A: Aggregate>(&self, id: Uuid, version: Option<u64>) -> Result<Root<A>> {
+        let mut aggregate = Root::<A>::empty(id);
         if let Some(snapshots) = &self.recorders.snapshots {
             let mut q = EventQuery::new().descending().limit(1);
             q.lte = version;
@@ -393,7 +400,12 @@ impl Application {
         Ok(aggregate)
     }
 
-    fn replay<A: Aggregate>(&self, id: Uuid, aggregate: &mut A, query: &EventQuery) -> Result<()> {
+    fn replay<A: Aggregate>(
+        &self,
+        id: Uuid,
+        aggregate: &mut Root<A>,
+        query: &EventQuery,
+    ) -> Result<()> {
         for stored in &self.recorders.events.select_events(id, query)? {
             aggregate.mutate(&self.mapper.decode(stored)?)?;
         }

@@ -5,11 +5,11 @@ use std::any::Any;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{Aggregate, Meta, Timestamp};
+use crate::domain::{Aggregate, Root, Timestamp};
 use crate::mapper::Mapper;
 use crate::{Error, Result, StoredEvent};
 
-/// Something with events to save: every [`Aggregate`]. Object-safe, so one save can take
+/// Something with events to save: every [`Root`] of an [`Aggregate`]. Object-safe, so one save can take
 /// aggregates of several types (`&mut [&mut dyn Pending]`).
 pub trait Pending: Send {
     /// The pending events, encoded, in order. They stay pending until
@@ -53,7 +53,7 @@ pub(crate) fn snapshot_topic(name: &str) -> String {
     format!("{name}.Snapshot")
 }
 
-impl<A: Aggregate> Pending for A {
+impl<A: Aggregate> Pending for Root<A> {
     fn stored_events(&self, mapper: &Mapper) -> Result<Vec<StoredEvent>> {
         self.pending_events()
             .iter()
@@ -82,7 +82,7 @@ impl<A: Aggregate> Pending for A {
         let json = serde_json::to_vec(&SnapshotState {
             created_on: self.created_on(),
             modified_on: self.modified_on(),
-            state: self,
+            state: self.state(),
         })
         .map_err(|e| encode(Box::new(e)))?;
         Ok(StoredEvent {
@@ -101,7 +101,10 @@ impl<A: Aggregate> Pending for A {
 }
 
 /// The aggregate a snapshot holds.
-pub(crate) fn from_snapshot<A: Aggregate>(mapper: &Mapper, stored: &StoredEvent) -> Result<A> {
+pub(crate) fn from_snapshot<A: Aggregate>(
+    mapper: &Mapper,
+    stored: &StoredEvent,
+) -> Result<Root<A>> {
     let decode = |source| Error::Decode {
         topic: stored.topic.clone(),
         originator_id: stored.originator_id,
@@ -111,12 +114,10 @@ pub(crate) fn from_snapshot<A: Aggregate>(mapper: &Mapper, stored: &StoredEvent)
     let json = mapper.decode_state(&stored.state).map_err(decode)?;
     let snapshot: SnapshotState<A> =
         serde_json::from_slice(&json).map_err(|e| decode(Box::new(e)))?;
-    let mut aggregate = snapshot.state;
-    *aggregate.meta_mut() = Meta::restored(
+    Ok(Root::restored(
+        snapshot.state,
         stored.originator_id,
         stored.originator_version,
-        snapshot.created_on,
-        snapshot.modified_on,
-    );
-    Ok(aggregate)
+        (snapshot.created_on, snapshot.modified_on),
+    ))
 }

@@ -190,20 +190,20 @@ impl Mapper {
     ///
     /// [`Error::Encode`] naming the topic.
     pub fn to_stored<E: Event>(&self, envelope: &Envelope<E>) -> Result<StoredEvent> {
-        let topic = envelope.event.topic_name();
-        let encode = |source: BoxError| Error::Encode {
+        let encode = |topic: &str, source: BoxError| Error::Encode {
             topic: topic.to_owned(),
             source,
         };
-        let mut fields = envelope
+        let (topic, mut fields) = envelope
             .event
             .to_fields()
-            .map_err(|e| encode(Box::new(e)))?;
+            .map_err(|e| encode(&format!("{}.?", E::PREFIX), Box::new(e)))?;
+        let encode = |source: BoxError| encode(&topic, source);
         fields.insert(
             TIMESTAMP.to_owned(),
             Value::String(envelope.timestamp.to_string()),
         );
-        let version = envelope.event.class_version();
+        let version = E::class_version_of(&topic);
         if version > 1 {
             fields.insert(CLASS_VERSION.to_owned(), Value::from(version));
         }
@@ -211,8 +211,8 @@ impl Mapper {
         Ok(StoredEvent {
             originator_id: envelope.originator_id,
             originator_version: envelope.originator_version,
-            topic: topic.to_owned(),
             state: self.encode_state(json).map_err(encode)?,
+            topic,
         })
     }
 

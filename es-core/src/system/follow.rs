@@ -18,27 +18,69 @@ pub(crate) fn process_one(
     leader: &dyn NodeApp,
     notification: &crate::Notification,
 ) -> Result<()> {
+    process_with(
+        follower.application(),
+        &|received, processing| follower.process(received, processing),
+        leader_name,
+        leader.application().mapper(),
+        notification,
+    )
+}
+
+/// Runs process application `follower`'s policy on one notification of `leader` (whose states
+/// `leader_mapper` decodes) and records what it collects with the tracking record, in one
+/// transaction: exactly what a runner does for each notification. For tests of a policy
+/// (the facade's `testing::PolicyTest`) and for runners of your own.
+///
+/// # Errors
+///
+/// [`Error::TrackingConflict`] when the follower has processed the notification already;
+/// [`Error::Processing`] wrapping the policy's or the recorder's error.
+pub fn process_notification<F: super::ProcessApplication>(
+    follower: &F,
+    leader: &str,
+    leader_mapper: &crate::mapper::Mapper,
+    notification: &crate::Notification,
+) -> Result<()> {
+    process_with(
+        follower.application(),
+        &|received, processing| Some(follower.policy(received, processing)),
+        leader,
+        leader_mapper,
+        notification,
+    )
+}
+
+type Policy<'a> = dyn Fn(&Received<'_>, &mut Processing) -> Option<Result<()>> + 'a;
+
+fn process_with(
+    follower: &crate::application::Application,
+    policy: &Policy<'_>,
+    leader_name: &str,
+    mapper: &crate::mapper::Mapper,
+    notification: &crate::Notification,
+) -> Result<()> {
     let received = Received {
         leader: leader_name,
         notification,
-        mapper: leader.application().mapper(),
+        mapper,
     };
     tracing::trace!(
         target: "eventsourcing::runner",
         leader = leader_name,
-        follower = follower.application().name(),
+        follower = follower.name(),
         notification_id = notification.id,
         topic = %notification.topic,
         "processing"
     );
     let mut processing = Processing::new(Tracking::new(leader_name, notification.id));
     let wrap = |source: Error| Error::Processing {
-        application: follower.application().name().to_owned(),
+        application: follower.name().to_owned(),
         leader: leader_name.to_owned(),
         notification_id: notification.id,
         source: Box::new(source),
     };
-    match follower.process(&received, &mut processing) {
+    match policy(&received, &mut processing) {
         None => return Ok(()),
         Some(result) => result.map_err(wrap)?,
     }
@@ -48,7 +90,7 @@ pub(crate) fn process_one(
         .iter_mut()
         .map(|b| &mut **b as &mut dyn Pending)
         .collect();
-    match follower.application().record(&mut refs, Some(&tracking)) {
+    match follower.record(&mut refs, Some(&tracking)) {
         Ok(_) => Ok(()),
         Err(e) if e.is_tracking_conflict() => Err(e),
         Err(e) => Err(wrap(e)),

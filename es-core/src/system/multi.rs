@@ -144,7 +144,7 @@ struct Running {
 /// [`health`](Self::health) shows it. A stopped runner can be started again, and then
 /// resumes each edge from its tracking position.
 pub struct MultiThreadedRunner {
-    system: System,
+    pub(super) system: System,
     env: Env,
     factory: AppFactory,
     running: Mutex<Option<Running>>,

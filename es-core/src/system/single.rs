@@ -94,7 +94,7 @@ impl Core {
 /// stays at its last tracked notification and retries on the leader's next save or at the
 /// next start; [`health`](Self::health) shows the edge as retrying or failed until then.
 pub struct SingleThreadedRunner {
-    system: System,
+    pub(super) system: System,
     env: Env,
     factory: AppFactory,
     core: Mutex<Option<Arc<Core>>>,

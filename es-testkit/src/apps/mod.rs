@@ -7,11 +7,11 @@ pub mod domain;
 use std::sync::Arc;
 
 use es_core::application::{Application, Pending};
-use es_core::domain::Aggregate;
+use es_core::domain::Root;
 use es_core::mapper::AesCipher;
 use es_core::{Env, EventQuery, NotificationQuery, Recorders, Result, Uuid};
 
-use self::domain::{Counter, Dog};
+use self::domain::{Counter, CounterEvent, Dog};
 
 /// A backend's opener bound to one storage (a database file, a schema, a set of in-memory
 /// recorders): the recorders of the application `env` names, with a snapshot recorder when
@@ -40,8 +40,8 @@ pub fn application(
 pub fn save_get_versions_and_not_found(storage: &dyn Fn() -> Open) {
     let open = storage();
     let app = application(&open, "school", &[], false);
-    let mut dog = Dog::new("Billy");
-    dog.add_trick("roll over");
+    let mut dog = Dog::register("Billy");
+    dog.trigger(dog.add_trick("roll over"));
     let recordings = app.save(&mut dog).unwrap();
     assert_eq!(recordings.len(), 2);
     assert_eq!(
@@ -56,22 +56,25 @@ pub fn save_get_versions_and_not_found(storage: &dyn Fn() -> Open) {
         dog.pending_events().is_empty(),
         "saved events are no longer pending"
     );
-    dog.add_trick("fetch ball");
+    dog.trigger(dog.add_trick("fetch ball"));
     app.save(&mut dog).unwrap();
-    let copy: Dog = app.get(dog.id()).unwrap();
+    let copy: Root<Dog> = app.get(dog.id()).unwrap();
     assert_eq!(
         (copy.version(), copy.tricks.clone()),
         (3, vec!["roll over".to_owned(), "fetch ball".to_owned()])
     );
     assert_eq!(copy.created_on(), dog.created_on());
     assert_eq!(copy.modified_on(), dog.modified_on());
-    let v2: Dog = app.get_at(dog.id(), 2).unwrap();
+    let v2: Root<Dog> = app.get_at(dog.id(), 2).unwrap();
     assert_eq!(v2.tricks, ["roll over"]);
     assert!(app.contains(dog.id()).unwrap());
     let missing = Uuid::new_v4();
     assert!(!app.contains(missing).unwrap());
     let e = app.get::<Dog>(missing).unwrap_err();
     assert!(e.is_not_found(), "{e}");
+    assert!(app.find::<Dog>(missing).unwrap().is_none());
+    let found = app.find::<Dog>(dog.id()).unwrap().map(|d| d.version());
+    assert_eq!(found, Some(3));
     assert!(
         app.save(&mut dog).unwrap().is_empty(),
         "nothing pending, nothing saved"
@@ -83,12 +86,12 @@ pub fn save_get_versions_and_not_found(storage: &dyn Fn() -> Open) {
 pub fn concurrent_writers_get_a_version_conflict_and_can_retry(storage: &dyn Fn() -> Open) {
     let open = storage();
     let app = application(&open, "school", &[], false);
-    let mut dog = Dog::new("Milly");
+    let mut dog = Dog::register("Milly");
     app.save(&mut dog).unwrap();
-    let mut first: Dog = app.get(dog.id()).unwrap();
-    let mut second: Dog = app.get(dog.id()).unwrap();
-    first.add_trick("sit");
-    second.add_trick("stay");
+    let mut first: Root<Dog> = app.get(dog.id()).unwrap();
+    let mut second: Root<Dog> = app.get(dog.id()).unwrap();
+    first.trigger(first.add_trick("sit"));
+    second.trigger(second.add_trick("stay"));
     app.save(&mut first).unwrap();
     let e = app.save(&mut second).unwrap_err();
     assert!(e.is_version_conflict(), "{e}");
@@ -97,10 +100,10 @@ pub fn concurrent_writers_get_a_version_conflict_and_can_retry(storage: &dyn Fn(
         1,
         "a failed save keeps the events pending"
     );
-    let mut retry: Dog = app.get(dog.id()).unwrap();
-    retry.add_trick("stay");
+    let mut retry: Root<Dog> = app.get(dog.id()).unwrap();
+    retry.trigger(retry.add_trick("stay"));
     app.save(&mut retry).unwrap();
-    let last: Dog = app.get(dog.id()).unwrap();
+    let last: Root<Dog> = app.get(dog.id()).unwrap();
     assert_eq!(last.tricks, ["sit", "stay"]);
 }
 
@@ -108,17 +111,17 @@ pub fn concurrent_writers_get_a_version_conflict_and_can_retry(storage: &dyn Fn(
 pub fn one_save_of_several_aggregates_is_atomic(storage: &dyn Fn() -> Open) {
     let open = storage();
     let app = application(&open, "school", &[], false);
-    let mut dog = Dog::new("Scrappy");
-    let mut counter = Counter::new("roll over");
-    counter.increment();
+    let mut dog = Dog::register("Scrappy");
+    let mut counter = Counter::start("roll over");
+    counter.trigger(CounterEvent::Incremented);
     assert_eq!(
         app.save_all(&mut [&mut dog, &mut counter]).unwrap().len(),
         3
     );
     let before = app.recorder().max_notification_id().unwrap();
-    let mut stale: Counter = app.get_at(counter.id(), 1).unwrap();
-    stale.increment();
-    let mut dog2 = Dog::new("Rex");
+    let mut stale: Root<Counter> = app.get_at(counter.id(), 1).unwrap();
+    stale.trigger(CounterEvent::Incremented);
+    let mut dog2 = Dog::register("Rex");
     let e = app
         .save_all(&mut [&mut dog2, &mut stale as &mut dyn Pending])
         .unwrap_err();
@@ -128,7 +131,7 @@ pub fn one_save_of_several_aggregates_is_atomic(storage: &dyn Fn() -> Open) {
         "nothing of the batch is written"
     );
     assert_eq!(app.recorder().max_notification_id().unwrap(), before);
-    let c: Counter = app.get(Counter::create_id("roll over")).unwrap();
+    let c: Root<Counter> = app.get(Counter::create_id("roll over")).unwrap();
     assert_eq!((c.name.as_str(), c.count), ("roll over", 1));
 }
 
@@ -139,10 +142,10 @@ pub fn snapshots_are_taken_at_intervals_and_used_on_load(storage: &dyn Fn() -> O
     let app = application(&open, "school", &[], true)
         .with_snapshotting_interval::<Dog>(2)
         .unwrap();
-    let mut dog = Dog::new("Fido");
+    let mut dog = Dog::register("Fido");
     app.save(&mut dog).unwrap();
     for trick in ["a", "b", "c", "d"] {
-        dog.add_trick(trick);
+        dog.trigger(dog.add_trick(trick));
         app.save(&mut dog).unwrap();
     }
     let snapshots = app.snapshot_recorder().unwrap();
@@ -152,9 +155,9 @@ pub fn snapshots_are_taken_at_intervals_and_used_on_load(storage: &dyn Fn() -> O
         all.iter().map(|s| s.originator_version).collect()
     };
     assert_eq!(versions(&app), [2, 4]);
-    let at3: Dog = app.get_at(dog.id(), 3).unwrap();
+    let at3: Root<Dog> = app.get_at(dog.id(), 3).unwrap();
     assert_eq!((at3.version(), at3.tricks.len()), (3, 2));
-    let latest: Dog = app.get(dog.id()).unwrap();
+    let latest: Root<Dog> = app.get(dog.id()).unwrap();
     assert_eq!(
         (latest.version(), latest.tricks.len(), latest.created_on()),
         (5, 4, dog.created_on())
@@ -184,7 +187,7 @@ pub fn notification_log_sections_and_reader(storage: &dyn Fn() -> Open) {
     let app = application(&open, "school", &[], false);
     let base = app.recorder().max_notification_id().unwrap().unwrap_or(0);
     let ids: Vec<u64> = (0..9)
-        .map(|i| app.save(&mut Dog::new(&format!("dog{i}"))).unwrap()[0].notification_id)
+        .map(|i| app.save(&mut Dog::register(&format!("dog{i}"))).unwrap()[0].notification_id)
         .collect();
     assert_eq!(
         ids,
@@ -239,18 +242,18 @@ pub fn the_cache_never_returns_state_older_than_the_store(storage: &dyn Fn() -> 
         Recorders::new(Arc::clone(cached.recorder())),
     )
     .unwrap();
-    let mut dog = Dog::new("Bella");
+    let mut dog = Dog::register("Bella");
     cached.save(&mut dog).unwrap();
     assert_eq!(cached.get::<Dog>(dog.id()).unwrap().version(), 1);
-    let mut elsewhere: Dog = other.get(dog.id()).unwrap();
-    elsewhere.add_trick("jump");
+    let mut elsewhere: Root<Dog> = other.get(dog.id()).unwrap();
+    elsewhere.trigger(elsewhere.add_trick("jump"));
     other.save(&mut elsewhere).unwrap();
-    let fresh: Dog = cached.get(dog.id()).unwrap();
+    let fresh: Root<Dog> = cached.get(dog.id()).unwrap();
     assert_eq!(
-        (fresh.version(), fresh.tricks),
+        (fresh.version(), fresh.tricks.clone()),
         (2, vec!["jump".to_owned()])
     );
-    let mut rex = Dog::new("Rex");
+    let mut rex = Dog::register("Rex");
     cached.save(&mut rex).unwrap();
     assert_eq!(cached.get::<Dog>(rex.id()).unwrap().name, "Rex");
     assert_eq!(cached.get::<Dog>(dog.id()).unwrap().version(), 2);
@@ -275,13 +278,13 @@ pub fn round_trip_with_cipher_and_compression(storage: &dyn Fn() -> Open) {
         ],
     ] {
         let app = application(&open, "school", &extra, false);
-        let mut dog = Dog::new("Billy the secret dog");
-        dog.add_trick("roll over");
-        let mut counter = Counter::new("roll over");
-        counter.increment();
+        let mut dog = Dog::register("Billy the secret dog");
+        dog.trigger(dog.add_trick("roll over"));
+        let mut counter = Counter::start("roll over");
+        counter.trigger(CounterEvent::Incremented);
         app.save_all(&mut [&mut dog, &mut counter]).unwrap();
-        let d: Dog = app.get(dog.id()).unwrap();
-        let c: Counter = app.get(Counter::create_id("roll over")).unwrap();
+        let d: Root<Dog> = app.get(dog.id()).unwrap();
+        let c: Root<Counter> = app.get(Counter::create_id("roll over")).unwrap();
         assert_eq!(
             (d.name.as_str(), d.tricks.len(), c.count),
             ("Billy the secret dog", 1, 1),

@@ -34,7 +34,7 @@ use super::followers_worker::{
     ABORT, CHILD, Downstream, EffectEvent, LAST, RUNNER, SESSION, Upstream, tracking,
 };
 use super::{Rng, Worker};
-use crate::common::Dog;
+use crate::common::{new_dog, trick};
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Mode {
@@ -209,9 +209,9 @@ fn race(config: &PostgresConfig, n: usize, kills: usize, rng: &mut Rng) {
 fn prefill(backend: &Backend, n: usize) {
     let upstream = backend.open(Upstream::NAME);
     for _ in 0..n / 100 {
-        let mut dog = Dog::new("upstream");
+        let mut dog = new_dog("upstream");
         for i in 0..99 {
-            dog.add_trick(&format!("trick {i}"));
+            dog.trigger(trick(&format!("trick {i}")));
         }
         upstream.save(&mut dog).unwrap();
     }

@@ -7,15 +7,15 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use eventsourcing::application::Application;
-use eventsourcing::domain::Aggregate;
+use eventsourcing::domain::{Aggregate, Event, Root};
 use eventsourcing::persistence::ProcessRecorder;
 use eventsourcing::persistence::Recorders;
 use eventsourcing::postgres::{PostgresConfig, PostgresProcessRecorder};
 use eventsourcing::system::{
-    App, AppFactory, MultiThreadedRunner, Node, ProcessApplication, Processing, Received,
+    App, AppFactory, MultiThreadedRunner, ProcessApplication, Processing, Received,
     SingleThreadedRunner, System, app_factory,
 };
-use eventsourcing::{Env, Result, aggregate};
+use eventsourcing::{Env, Result, app};
 use serde::{Deserialize, Serialize};
 
 pub(super) const CHILD: &str = "ES_CRASH_F2_CHILD";
@@ -24,29 +24,28 @@ pub(super) const LAST: &str = "ES_CRASH_F2_LAST";
 pub(super) const RUNNER: &str = "ES_CRASH_F2_RUNNER";
 pub(super) const SESSION: &str = "ES_CRASH_F2_SESSION";
 
-aggregate! {
-    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-    pub struct Effect {
-        pub causation: u64,
-    }
-    pub enum EffectEvent {
-        Caused { causation: u64 } => |effect| effect.causation = *causation,
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct Effect {
+    pub causation: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) enum EffectEvent {
+    Caused { causation: u64 },
+}
+
+impl Event for EffectEvent {
+    const PREFIX: &'static str = "Effect";
+}
+
+impl Aggregate for Effect {
+    type Event = EffectEvent;
+    fn apply(&mut self, EffectEvent::Caused { causation }: &EffectEvent) {
+        self.causation = *causation;
     }
 }
 
-pub(super) struct Upstream {
-    app: Application,
-}
-
-impl App for Upstream {
-    const NAME: &'static str = "Upstream";
-    fn from_application(app: Application) -> Result<Self> {
-        Ok(Self { app })
-    }
-    fn application(&self) -> &Application {
-        &self.app
-    }
-}
+app!(pub(super) struct Upstream);
 
 pub(super) struct Downstream {
     app: Application,
@@ -70,7 +69,7 @@ impl App for Downstream {
 impl ProcessApplication for Downstream {
     fn policy(&self, event: &Received<'_>, processing: &mut Processing) -> Result<()> {
         static POLICIES: AtomicU64 = AtomicU64::new(0);
-        processing.collect(Effect::create(EffectEvent::Caused {
+        processing.collect(Root::<Effect>::create(EffectEvent::Caused {
             causation: event.notification.id,
         }));
         step("policy", &POLICIES);
@@ -97,7 +96,10 @@ fn step(name: &str, passes: &AtomicU64) {
 }
 
 fn system() -> System {
-    System::new([vec![Node::app::<Upstream>(), Node::process::<Downstream>()]]).unwrap()
+    System::builder()
+        .pipe::<Upstream, Downstream>()
+        .build()
+        .unwrap()
 }
 
 /// The facade's factory, or on PostgreSQL one whose sessions carry `session` as their

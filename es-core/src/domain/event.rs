@@ -1,0 +1,218 @@
+//! [`Event`]: a plain serde type whose variants are the events of an aggregate, and how it maps
+//! onto stored topics and fields.
+
+use std::fmt::Debug;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::probe::{variant_of, variants_of};
+
+/// The state of an event as stored: a JSON object of its fields.
+pub type Fields = Map<String, Value>;
+
+/// An upcaster: turns the stored fields of one class version into the next.
+pub type Upcast = fn(&mut Fields);
+
+/// The events of an aggregate: usually an enum with serde's default (externally tagged)
+/// representation, one variant per event, with its own derives and serde attributes.
+///
+/// A variant is stored under the topic `"<PREFIX>.<variant>"` (its serde name, so
+/// `#[serde(rename)]` renames the topic too), with its fields as a JSON object: a struct
+/// variant's named fields, a newtype variant's struct's fields, nothing for a unit variant,
+/// `"0"`, `"1"`, … for a tuple variant's (or a newtype variant's non-struct) values. A type that
+/// is not an enum (a struct), or an enum in one of serde's other representations (internally,
+/// adjacently or un-tagged), is one event type stored under the topic `PREFIX`, its tag among
+/// the fields.
+///
+/// ```
+/// use es_core::domain::{Event, Fields};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// pub enum DogEvent {
+///     /// A dog joined the school.
+///     Registered { name: String },
+///     TrickAdded {
+///         trick: String,
+///         #[serde(default)]
+///         tries: u32,
+///     },
+///     Rested,
+///     Weighed(f64),
+/// }
+///
+/// impl Event for DogEvent {
+///     const PREFIX: &'static str = "Dog";
+///     // Stored as "Dog.TrickLearned" by an earlier version of the code.
+///     const ALIASES: &'static [(&'static str, &'static str)] =
+///         &[("Dog.TrickLearned", "Dog.TrickAdded")];
+///     // Class version 1 stored the trick under `what`: class version 2 is current.
+///     const UPCASTS: &'static [(&'static str, &'static [fn(&mut Fields)])] =
+///         &[("Dog.TrickAdded", &[|f| {
+///             if let Some(what) = f.remove("what") {
+///                 f.insert("trick".into(), what);
+///             }
+///         }])];
+/// }
+///
+/// let added = DogEvent::TrickAdded { trick: "sit".into(), tries: 2 };
+/// assert_eq!(added.topic(), "Dog.TrickAdded");
+/// assert_eq!(added.class_version(), 2);
+/// assert_eq!(DogEvent::Weighed(9.5).topic(), "Dog.Weighed");
+/// let (topic, fields) = DogEvent::Rested.to_fields()?;
+/// assert_eq!((topic.as_str(), fields.len()), ("Dog.Rested", 0));
+///
+/// let old: Fields = serde_json::from_str(r#"{"what": "beg"}"#)?;
+/// let loaded = DogEvent::from_fields("Dog.TrickLearned", 1, old)?;
+/// assert_eq!(loaded, DogEvent::TrickAdded { trick: "beg".into(), tries: 0 });
+/// assert!(DogEvent::handles("Dog.Registered") && !DogEvent::handles("Cat.Registered"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait Event: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static {
+    /// The first part of every topic of this type, for example `"Dog"`.
+    const PREFIX: &'static str;
+
+    /// Earlier topics still accepted when loading: `(earlier topic, current topic)`.
+    const ALIASES: &'static [(&'static str, &'static str)] = &[];
+
+    /// Upcasters by current topic: each turns the stored fields of class version n into
+    /// n + 1, so a topic's class version is 1 plus the number of its upcasters.
+    const UPCASTS: &'static [(&'static str, &'static [Upcast])] = &[];
+
+    /// The topic this event is stored under, for example `"Dog.TrickAdded"`.
+    fn topic(&self) -> String {
+        match variant_of(self) {
+            Some(variant) => format!("{}.{variant}", Self::PREFIX),
+            None => Self::PREFIX.to_owned(),
+        }
+    }
+
+    /// The class version this event is stored at: 1 plus the number of its topic's upcasters.
+    fn class_version(&self) -> u32 {
+        Self::class_version_of(&self.topic())
+    }
+
+    /// The class version of events stored under `topic` now: 1 plus the number of its
+    /// upcasters.
+    fn class_version_of(topic: &str) -> u32 {
+        u32::try_from(upcasts::<Self>(topic).len()).unwrap_or(u32::MAX - 1) + 1
+    }
+
+    /// True when `topic` is one of this type's topics or aliases.
+    fn handles(topic: &str) -> bool {
+        current_topic::<Self>(topic).is_some()
+    }
+
+    /// The topic and the fields to store.
+    ///
+    /// # Errors
+    ///
+    /// A field serde cannot write as JSON, or a type that does not serialize as a struct or
+    /// an externally tagged enum.
+    fn to_fields(&self) -> serde_json::Result<(String, Fields)> {
+        let value = serde_json::to_value(self)?;
+        let fields = match (variant_of(self), value) {
+            (Some(_), Value::String(_)) => Fields::new(),
+            (Some(_), Value::Object(tagged)) if tagged.len() == 1 => {
+                match tagged.into_iter().next().map(|(_, v)| v) {
+                    Some(Value::Object(fields)) => fields,
+                    Some(Value::Array(values)) => numbered(values),
+                    Some(value) => numbered(vec![value]),
+                    None => Fields::new(),
+                }
+            }
+            (None, Value::Object(fields)) => fields,
+            _ => return Err(serde::ser::Error::custom(not_an_event::<Self>())),
+        };
+        Ok((self.topic(), fields))
+    }
+
+    /// The event stored under `topic` (a current topic or an alias) with `fields` at
+    /// `class_version`, after running the upcasters from that version to the current one.
+    ///
+    /// # Errors
+    ///
+    /// An unknown topic or a field that does not decode, as a message.
+    fn from_fields(
+        topic: &str,
+        class_version: u32,
+        mut fields: Fields,
+    ) -> std::result::Result<Self, String> {
+        let Some((current, variant)) = current_topic::<Self>(topic) else {
+            return Err(format!(
+                "unknown topic {topic:?} for {}",
+                std::any::type_name::<Self>()
+            ));
+        };
+        super::upcast(&mut fields, class_version, upcasts::<Self>(current));
+        let Some(variant) = variant else {
+            return serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string());
+        };
+        let tagged = |content: Value| Value::Object(Fields::from_iter([(variant.into(), content)]));
+        let value = if fields.is_empty() {
+            // A unit variant, or a struct variant whose fields all have defaults.
+            match serde_json::from_value(Value::String(variant.into())) {
+                Ok(event) => return Ok(event),
+                Err(_) => tagged(Value::Object(fields)),
+            }
+        } else if is_numbered(&fields) {
+            let mut values: Vec<Value> = (0..fields.len())
+                .map(|i| fields.remove(&i.to_string()).unwrap_or(Value::Null))
+                .collect();
+            match values.len() {
+                1 => tagged(values.pop().unwrap_or(Value::Null)),
+                _ => tagged(Value::Array(values)),
+            }
+        } else {
+            tagged(Value::Object(fields))
+        };
+        serde_json::from_value(value).map_err(|e| e.to_string())
+    }
+}
+
+/// `"0"`, `"1"`, … for the values of a tuple variant.
+fn numbered(values: Vec<Value>) -> Fields {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (i.to_string(), v))
+        .collect()
+}
+
+/// True for the fields [`numbered`] writes.
+fn is_numbered(fields: &Fields) -> bool {
+    (0..fields.len()).all(|i| fields.contains_key(&i.to_string()))
+}
+
+fn not_an_event<E>() -> String {
+    format!(
+        "{} is not an event type: it must serialize as a struct or as an enum in serde's \
+         default (externally tagged) representation",
+        std::any::type_name::<E>()
+    )
+}
+
+/// The current topic `topic` names (itself or through an alias), with its enum variant
+/// (`None` for a struct event); `None` for a topic of another type.
+fn current_topic<E: Event>(topic: &str) -> Option<(&str, Option<&'static str>)> {
+    let topic = E::ALIASES
+        .iter()
+        .find(|(old, _)| *old == topic)
+        .map_or(topic, |(_, new)| *new);
+    let variants = variants_of::<E>();
+    if variants.is_empty() {
+        return (topic == E::PREFIX).then_some((topic, None));
+    }
+    let name = topic.strip_prefix(E::PREFIX)?.strip_prefix('.')?;
+    let variant = variants.iter().find(|v| **v == name)?;
+    Some((topic, Some(*variant)))
+}
+
+fn upcasts<E: Event>(topic: &str) -> &'static [Upcast] {
+    E::UPCASTS
+        .iter()
+        .find(|(t, _)| *t == topic)
+        .map_or(&[], |(_, u)| *u)
+}
