@@ -7,7 +7,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use super::content::fields_of;
 use super::probe::{variant_of, variants_of};
+use super::tagged::Tagged;
 
 /// The state of an event as stored: a JSON object of its fields.
 pub type Fields = Map<String, Value>;
@@ -112,21 +114,15 @@ pub trait Event: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 's
     /// A field serde cannot write as JSON, or a type that does not serialize as a struct or
     /// an externally tagged enum.
     fn to_fields(&self) -> serde_json::Result<(String, Fields)> {
-        let value = serde_json::to_value(self)?;
-        let fields = match (variant_of(self), value) {
-            (Some(_), Value::String(_)) => Fields::new(),
-            (Some(_), Value::Object(tagged)) if tagged.len() == 1 => {
-                match tagged.into_iter().next().map(|(_, v)| v) {
-                    Some(Value::Object(fields)) => fields,
-                    Some(Value::Array(values)) => numbered(values),
-                    Some(value) => numbered(vec![value]),
-                    None => Fields::new(),
-                }
-            }
-            (None, Value::Object(fields)) => fields,
-            _ => return Err(serde::ser::Error::custom(not_an_event::<Self>())),
+        let Some(variant) = variant_of(self) else {
+            return match serde_json::to_value(self)? {
+                Value::Object(fields) => Ok((Self::PREFIX.to_owned(), fields)),
+                _ => Err(serde::ser::Error::custom(not_an_event::<Self>())),
+            };
         };
-        Ok((self.topic(), fields))
+        let fields = fields_of(self)?;
+        let topic = format!("{}.{variant}", Self::PREFIX);
+        Ok((topic, fields))
     }
 
     /// The event stored under `topic` (a current topic or an alias) with `fields` at
@@ -150,40 +146,28 @@ pub trait Event: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 's
         let Some(variant) = variant else {
             return serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string());
         };
-        let tagged = |content: Value| Value::Object(Fields::from_iter([(variant.into(), content)]));
-        let value = if fields.is_empty() {
-            // A unit variant, or a struct variant whose fields all have defaults.
-            match serde_json::from_value(Value::String(variant.into())) {
-                Ok(event) => return Ok(event),
-                Err(_) => tagged(Value::Object(fields)),
-            }
-        } else if is_numbered(&fields) {
+        let content = if is_numbered(&fields) {
             let mut values: Vec<Value> = (0..fields.len())
                 .map(|i| fields.remove(&i.to_string()).unwrap_or(Value::Null))
                 .collect();
             match values.len() {
-                1 => tagged(values.pop().unwrap_or(Value::Null)),
-                _ => tagged(Value::Array(values)),
+                1 => values.pop().unwrap_or(Value::Null),
+                _ => Value::Array(values),
             }
         } else {
-            tagged(Value::Object(fields))
+            Value::Object(fields)
         };
-        serde_json::from_value(value).map_err(|e| e.to_string())
+        Self::deserialize(Tagged { variant, content }).map_err(|e| e.to_string())
     }
 }
 
-/// `"0"`, `"1"`, … for the values of a tuple variant.
-fn numbered(values: Vec<Value>) -> Fields {
-    values
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| (i.to_string(), v))
-        .collect()
-}
-
-/// True for the fields [`numbered`] writes.
+/// True for the fields a tuple variant is stored as: `"0"`, `"1"`, … (none for a unit variant).
 fn is_numbered(fields: &Fields) -> bool {
-    (0..fields.len()).all(|i| fields.contains_key(&i.to_string()))
+    let index = |k: &str| {
+        let canonical = k.bytes().all(|b| b.is_ascii_digit()) && (k == "0" || !k.starts_with('0'));
+        canonical && k.parse::<usize>().is_ok_and(|i| i < fields.len())
+    };
+    !fields.is_empty() && fields.keys().all(|k| index(k))
 }
 
 fn not_an_event<E>() -> String {

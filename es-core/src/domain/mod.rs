@@ -64,9 +64,11 @@
 //! # Ok::<(), String>(())
 //! ```
 
+mod content;
 mod event;
 mod probe;
 mod root;
+mod tagged;
 mod timestamp;
 
 use std::fmt::Debug;
