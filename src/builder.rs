@@ -74,6 +74,13 @@ impl ApplicationBuilder {
         self
     }
 
+    /// Sections of the notification log of `size` notifications (`LOG_SECTION_SIZE`; 10 by
+    /// default, as the Python library's).
+    #[must_use]
+    pub fn log_section_size(self, size: usize) -> Self {
+        self.var("LOG_SECTION_SIZE", size.to_string())
+    }
+
     /// The env the application gets.
     pub fn env(&self) -> Env {
         let env = if self.process_env {

@@ -208,6 +208,30 @@ impl RawPostgres {
         n
     }
 
+    /// Every row after `after` in one streamed `SELECT` (rows as they arrive, no paging).
+    pub fn select_streamed(&mut self, after: i64) -> usize {
+        use postgres::fallible_iterator::FallibleIterator;
+        let rows = self
+            .client
+            .query_raw(
+                "SELECT notification_id, originator_id, originator_version, topic, state FROM raw_events WHERE notification_id > $1 ORDER BY notification_id",
+                [after],
+            )
+            .unwrap();
+        rows.count().unwrap()
+    }
+
+    /// Every row as `COPY ... TO STDOUT BINARY` (the bytes only: no row is decoded).
+    pub fn copy_out(&mut self) -> usize {
+        use std::io::Read;
+        let mut out = Vec::new();
+        self.client
+            .copy_out("COPY (SELECT notification_id, originator_id, originator_version, topic, state FROM raw_events ORDER BY notification_id) TO STDOUT BINARY")
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap()
+    }
+
     /// A plain `SELECT` of a page.
     pub fn select_page(&mut self, after: i64, limit: i64) -> usize {
         self.client

@@ -224,6 +224,7 @@ macro_rules! application_tests {
                 one_save_of_several_aggregates_is_atomic => $crate::apps::one_save_of_several_aggregates_is_atomic,
                 snapshots_are_taken_at_intervals_and_used_on_load => $crate::apps::snapshots_are_taken_at_intervals_and_used_on_load,
                 notification_log_sections_and_reader => $crate::apps::notification_log_sections_and_reader,
+                read_all_pages_topics_and_decoding => $crate::apps::read_all_pages_topics_and_decoding,
                 the_cache_never_returns_state_older_than_the_store => $crate::apps::the_cache_never_returns_state_older_than_the_store,
                 round_trip_with_cipher_and_compression => $crate::apps::round_trip_with_cipher_and_compression,
             );

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use crate::{Error, Notification, NotificationId, NotificationQuery, ProcessRecorder, Result};
+use crate::{
+    Env, Error, MAX_NOTIFICATION_LIMIT, Notification, NotificationId, NotificationQuery,
+    ProcessRecorder, Result,
+};
 
 /// One page of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +28,24 @@ pub struct NotificationLog {
 
 /// The default section size.
 pub const DEFAULT_SECTION_SIZE: usize = 10;
+
+/// The section size `LOG_SECTION_SIZE` sets (app-prefixed first): 1 to
+/// [`MAX_NOTIFICATION_LIMIT`], [`DEFAULT_SECTION_SIZE`] when unset.
+pub(super) fn section_size(env: &Env) -> Result<usize> {
+    match env.parse::<usize>("LOG_SECTION_SIZE")? {
+        None => Ok(DEFAULT_SECTION_SIZE),
+        Some(n) if (1..=MAX_NOTIFICATION_LIMIT).contains(&n) => Ok(n),
+        Some(_) => {
+            let key = env
+                .lookup("LOG_SECTION_SIZE")
+                .map_or_else(|| "LOG_SECTION_SIZE".to_owned(), |(k, _)| k);
+            Err(Error::config(
+                key,
+                format!("expected a section size from 1 to {MAX_NOTIFICATION_LIMIT}"),
+            ))
+        }
+    }
+}
 
 fn parse_section_id(section_id: &str) -> Result<(i128, i128)> {
     let bad = || {

@@ -26,6 +26,8 @@
 mod cache;
 mod log;
 mod pending;
+mod read_all;
+mod recording;
 mod trace;
 
 use std::collections::HashMap;
@@ -37,34 +39,15 @@ use crate::domain::{Aggregate, Root};
 use crate::mapper::Mapper;
 use crate::persistence::Recorders;
 use crate::{
-    AggregateRecorder, Env, Error, EventQuery, NotificationId, ProcessRecorder, Result,
-    StoredEvent, Tracking,
+    AggregateRecorder, Env, Error, EventQuery, ProcessRecorder, Result, StoredEvent, Tracking,
 };
 
 use cache::Cache;
 pub use log::{DEFAULT_SECTION_SIZE, NotificationLog, Reader, Section};
 pub use pending::Pending;
-
-/// A saved event: which aggregate, which version, which topic, and its notification id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recording {
-    /// The aggregate.
-    pub originator_id: Uuid,
-    /// The version.
-    pub originator_version: u64,
-    /// The event's topic.
-    pub topic: String,
-    /// Its position in the application's notification log.
-    pub notification_id: NotificationId,
-}
-
-/// `error`, after `recordings` were committed: [`Error::Recorded`].
-fn recorded(recordings: &[Recording], error: Error) -> Error {
-    Error::Recorded {
-        notification_ids: recordings.iter().map(|r| r.notification_id).collect(),
-        source: Box::new(error),
-    }
-}
+pub use read_all::{DEFAULT_PAGE_SIZE, Events, ReadAll};
+pub use recording::Recording;
+use recording::recorded;
 
 /// An event-sourced application: a name, an env, recorders and a mapper.
 ///
@@ -109,13 +92,14 @@ impl Application {
         let cache = env
             .parse::<usize>("AGGREGATE_CACHE_MAXSIZE")?
             .map(Cache::new);
+        let section_size = log::section_size(&env)?;
         Ok(Self {
             env,
             recorders,
             mapper,
             cache,
             intervals: HashMap::new(),
-            section_size: DEFAULT_SECTION_SIZE,
+            section_size,
             listeners: RwLock::new(Vec::new()),
         })
     }
@@ -377,7 +361,8 @@ impl Application {
         }
     }
 
-    /// The notification log.
+    /// The notification log, in sections of `LOG_SECTION_SIZE` (10 by default, as the Python
+    /// library's).
     pub fn notification_log(&self) -> NotificationLog {
         NotificationLog::new(Arc::clone(&self.recorders.events), self.section_size)
     }

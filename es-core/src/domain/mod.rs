@@ -66,6 +66,7 @@
 
 mod content;
 mod event;
+pub(crate) mod json;
 mod probe;
 mod root;
 mod tagged;

@@ -6,19 +6,17 @@ mod cipher;
 #[cfg(feature = "zlib")]
 mod compressor;
 
-use serde_json::Value;
+use std::borrow::Cow;
+
 use uuid::Uuid;
 
-use crate::domain::{Envelope, Event, Fields, Timestamp};
+use crate::domain::{Envelope, Event, json};
 use crate::{BoxError, Env, Error, Result, StoredEvent};
 
 #[cfg(feature = "cipher")]
 pub use cipher::{AesCipher, CIPHER_TOPICS, CipherError};
 #[cfg(feature = "zlib")]
 pub use compressor::{COMPRESSOR_TOPICS, CompressError, DEFAULT_MAX_DECOMPRESSED, ZlibCompressor};
-
-const TIMESTAMP: &str = "timestamp";
-const CLASS_VERSION: &str = "class_version";
 
 /// Encodes and decodes event states. `Debug` shows whether compression and encryption are on,
 /// never the key.
@@ -160,6 +158,19 @@ impl Mapper {
         Ok(state)
     }
 
+    /// The stored state decrypted and decompressed as configured, borrowed when neither is.
+    fn plain_state<'a>(&self, stored: &'a [u8]) -> Result<Cow<'a, [u8]>, BoxError> {
+        #[cfg(feature = "cipher")]
+        if self.cipher.is_some() {
+            return self.decode_state(stored).map(Cow::Owned);
+        }
+        #[cfg(feature = "zlib")]
+        if self.compressor.is_some() {
+            return self.decode_state(stored).map(Cow::Owned);
+        }
+        Ok(Cow::Borrowed(stored))
+    }
+
     /// Decrypts and decompresses stored state, as configured.
     ///
     /// # Errors
@@ -184,39 +195,35 @@ impl Mapper {
     }
 
     /// The stored form of `envelope`: its fields, timestamp and (above 1) class version as
-    /// compact JSON, then compressed and encrypted as configured.
+    /// compact JSON, written straight from the event's `Serialize`, then compressed and
+    /// encrypted as configured.
     ///
     /// # Errors
     ///
     /// [`Error::Encode`] naming the topic.
     pub fn to_stored<E: Event>(&self, envelope: &Envelope<E>) -> Result<StoredEvent> {
-        let encode = |topic: &str, source: BoxError| Error::Encode {
-            topic: topic.to_owned(),
+        let mut json = Vec::with_capacity(128);
+        let topic =
+            json::write_state(&envelope.event, envelope.timestamp, &mut json).map_err(|e| {
+                Error::Encode {
+                    topic: envelope.event.topic(),
+                    source: Box::new(e),
+                }
+            })?;
+        let state = self.encode_state(json).map_err(|source| Error::Encode {
+            topic: topic.clone(),
             source,
-        };
-        let (topic, mut fields) = envelope
-            .event
-            .to_fields()
-            .map_err(|e| encode(&format!("{}.?", E::PREFIX), Box::new(e)))?;
-        let encode = |source: BoxError| encode(&topic, source);
-        fields.insert(
-            TIMESTAMP.to_owned(),
-            Value::String(envelope.timestamp.to_string()),
-        );
-        let version = E::class_version_of(&topic);
-        if version > 1 {
-            fields.insert(CLASS_VERSION.to_owned(), Value::from(version));
-        }
-        let json = serde_json::to_vec(&fields).map_err(|e| encode(Box::new(e)))?;
+        })?;
         Ok(StoredEvent {
             originator_id: envelope.originator_id,
             originator_version: envelope.originator_version,
-            state: self.encode_state(json).map_err(encode)?,
             topic,
+            state,
         })
     }
 
-    /// The domain event of a stored one (or of a notification's fields).
+    /// The domain event of a stored one (or of a notification's fields), read straight into
+    /// `E` (through its upcasters for older class versions).
     ///
     /// # Errors
     ///
@@ -235,22 +242,9 @@ impl Mapper {
             originator_version,
             source,
         };
-        let json = self.decode_state(state).map_err(decode)?;
-        let mut fields: Fields = serde_json::from_slice(&json).map_err(|e| decode(Box::new(e)))?;
-        let timestamp = match fields.remove(TIMESTAMP) {
-            Some(Value::String(s)) => Timestamp::parse(&s)
-                .ok_or_else(|| decode(format!("invalid timestamp {s:?}").into()))?,
-            Some(_) => return Err(decode("timestamp is not a string".into())),
-            None => Timestamp::default(),
-        };
-        let version = match fields.remove(CLASS_VERSION) {
-            None => 1,
-            Some(v) => v
-                .as_u64()
-                .and_then(|v| u32::try_from(v).ok())
-                .ok_or_else(|| decode("invalid class_version".into()))?,
-        };
-        let event = E::from_fields(topic, version, fields).map_err(|e| decode(e.into()))?;
+        let json = self.plain_state(state).map_err(decode)?;
+        let (event, timestamp) =
+            json::read_state::<E>(topic, &json).map_err(|e| decode(e.into()))?;
         Ok(Envelope {
             originator_id,
             originator_version,

@@ -3,6 +3,9 @@
 //! sections and readers, cipher and compression), for a factory of the backend's storage.
 
 pub mod domain;
+mod read;
+
+pub use read::read_all_pages_topics_and_decoding;
 
 use std::sync::Arc;
 
