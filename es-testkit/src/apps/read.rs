@@ -35,11 +35,12 @@ pub fn read_all_pages_topics_and_decoding(storage: &dyn Fn() -> Open) {
         .page_size(2)
         .topics(["Dog.TrickAdded"])
         .events::<DogEvent>()
-        .map(|e| match e.unwrap() {
-            (id, e) => match e.event {
+        .map(|e| {
+            let (id, e) = e.unwrap();
+            match e.event {
                 DogEvent::TrickAdded { trick } => (id, trick),
                 other => panic!("not a trick: {other:?}"),
-            },
+            }
         })
         .collect();
     let want: Vec<(u64, String)> = (0..7)
