@@ -30,7 +30,7 @@ fn event(i: usize) -> Envelope<DogEvent> {
         timestamp: Timestamp::now(),
         event: DogEvent::TrickAdded {
             trick: format!(
-                "{i:08} roll over, fetch the ball and play dead, then sit and stay for a treat"
+                "{i:08} roll over, fetch the ball and play dead, then sit and stay for a treat, good dog!!"
             ),
         },
     }
@@ -84,6 +84,15 @@ fn read_all(c: &mut Criterion) {
             b.iter(|| {
                 let events = app.read_all().page_size(PAGE).events::<DogEvent>();
                 let count = events.fold(0, |n, e| n + usize::from(e.unwrap().0 > 0));
+                black_box(count)
+            })
+        });
+        group.bench_function(BenchmarkId::new(name, "typed/no-prefetch"), |b| {
+            b.iter(|| {
+                let read = app.read_all().page_size(PAGE).prefetch(false);
+                let count = read
+                    .events::<DogEvent>()
+                    .fold(0, |n, e| n + usize::from(e.unwrap().0 > 0));
                 black_box(count)
             })
         });

@@ -2,13 +2,14 @@
 //! projections and exports; optionally only some topics, optionally decoded.
 
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::Application;
 use crate::domain::{Envelope, Event};
 use crate::mapper::Mapper;
 use crate::{
-    MAX_NOTIFICATION_LIMIT, Notification, NotificationId, NotificationQuery, ProcessRecorder,
-    Result,
+    Error, MAX_NOTIFICATION_LIMIT, Notification, NotificationId, NotificationQuery,
+    ProcessRecorder, Result,
 };
 
 /// The default page size of [`ReadAll`].
@@ -16,6 +17,11 @@ pub const DEFAULT_PAGE_SIZE: usize = 1_000;
 
 /// An application's notifications after a position, in id order (the order subscriptions
 /// deliver), read a page at a time until the log is exhausted: see [`Application::read_all`].
+///
+/// After a full first page, the next page is selected on a helper thread while the caller
+/// works through the current one (at most one page ahead, so memory stays bounded by two
+/// pages); dropping the iterator ends the helper after its current select. A read that fits in
+/// one page never starts it; [`prefetch(false)`](Self::prefetch) turns it off.
 ///
 /// ```
 /// # use es_testkit::apps::domain::{Dog, DogEvent};
@@ -51,6 +57,8 @@ pub struct ReadAll {
     topics: Vec<String>,
     page: std::vec::IntoIter<Notification>,
     done: bool,
+    prefetch: bool,
+    ahead: Option<Receiver<Result<Vec<Notification>>>>,
 }
 
 impl Application {
@@ -65,6 +73,8 @@ impl Application {
             topics: Vec::new(),
             page: Vec::new().into_iter(),
             done: false,
+            prefetch: true,
+            ahead: None,
         }
     }
 }
@@ -88,6 +98,13 @@ impl ReadAll {
         self
     }
 
+    /// Whether pages after a full first one are selected ahead on a helper thread (the
+    /// default: it overlaps the store's I/O with the caller's work).
+    pub fn prefetch(mut self, on: bool) -> Self {
+        self.prefetch = on;
+        self
+    }
+
     /// The notifications of `E`'s topics, decoded with the application's mapper, with their
     /// notification ids; notifications of other types are skipped.
     pub fn events<E: Event>(self) -> Events<E> {
@@ -106,16 +123,83 @@ impl ReadAll {
         if self.done {
             return Ok(Vec::new());
         }
-        let mut query = NotificationQuery::new(self.page_size).topics(self.topics.iter().cloned());
-        if let Some(after) = self.after {
-            query = query.after(after);
-        }
-        let page = self.recorder.select_notifications(&query)?;
+        let page = match &self.ahead {
+            Some(ahead) => ahead.recv().unwrap_or_else(|_| {
+                Err(Error::programming(
+                    "the read-ahead thread of read_all ended",
+                ))
+            }),
+            None => select(
+                self.recorder.as_ref(),
+                self.after,
+                self.page_size,
+                &self.topics,
+            ),
+        };
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                self.done = true;
+                return Err(e);
+            }
+        };
         self.done = page.len() < self.page_size;
         if let Some(last) = page.last() {
             self.after = Some(last.id);
         }
+        if !self.done && self.prefetch && self.ahead.is_none() {
+            self.ahead = self.read_ahead();
+        }
         Ok(page)
+    }
+
+    /// A helper thread selecting the pages after `self.after`, one ahead of the caller; `None`
+    /// when no thread can be started (the pages are then selected in turn).
+    fn read_ahead(&self) -> Option<Receiver<Result<Vec<Notification>>>> {
+        let (tx, rx) = sync_channel(1);
+        let recorder = Arc::clone(&self.recorder);
+        let (after, size, topics) = (self.after, self.page_size, self.topics.clone());
+        std::thread::Builder::new()
+            .name("es-read-ahead".into())
+            .spawn(move || read_ahead(recorder.as_ref(), after, size, &topics, &tx))
+            .ok()?;
+        Some(rx)
+    }
+}
+
+fn select(
+    recorder: &dyn ProcessRecorder,
+    after: Option<NotificationId>,
+    size: usize,
+    topics: &[String],
+) -> Result<Vec<Notification>> {
+    let mut query = NotificationQuery::new(size).topics(topics.iter().cloned());
+    if let Some(after) = after {
+        query = query.after(after);
+    }
+    recorder.select_notifications(&query)
+}
+
+/// Sends the pages after `after` until one is short, one fails or the reader is gone.
+fn read_ahead(
+    recorder: &dyn ProcessRecorder,
+    mut after: Option<NotificationId>,
+    size: usize,
+    topics: &[String],
+    tx: &SyncSender<Result<Vec<Notification>>>,
+) {
+    loop {
+        let page = select(recorder, after, size, topics);
+        let more = match &page {
+            Ok(page) => {
+                after = page.last().map(|n| n.id).or(after);
+                page.len() == size
+            }
+            Err(_) => false,
+        };
+        if tx.send(page).is_err() || !more {
+            return;
+        }
     }
 }
 

@@ -202,7 +202,7 @@ impl Mapper {
     ///
     /// [`Error::Encode`] naming the topic.
     pub fn to_stored<E: Event>(&self, envelope: &Envelope<E>) -> Result<StoredEvent> {
-        let mut json = Vec::with_capacity(128);
+        let mut json = Vec::with_capacity(256);
         let topic =
             json::write_state(&envelope.event, envelope.timestamp, &mut json).map_err(|e| {
                 Error::Encode {

@@ -20,15 +20,28 @@ pub fn read_all_pages_topics_and_decoding(storage: &dyn Fn() -> Open) {
         app.save(&mut dog).unwrap();
     }
     let expected: Vec<u64> = (base + 1..=base + 14).collect();
-    for page in [1, 2, 3, 13, 14, 1000] {
+    for (page, prefetch) in [1, 2, 3, 13, 14, 1000]
+        .into_iter()
+        .flat_map(|p| [(p, true), (p, false)])
+    {
         let ids: Vec<u64> = app
             .read_all()
             .after(base)
             .page_size(page)
+            .prefetch(prefetch)
             .map(|n| n.unwrap().id)
             .collect();
-        assert_eq!(ids, expected, "pages of {page}");
+        assert_eq!(ids, expected, "pages of {page}, prefetch {prefetch}");
     }
+    // A reader dropped mid-log stops its read-ahead; the next reader still sees everything.
+    let first: Vec<u64> = app
+        .read_all()
+        .after(base)
+        .page_size(2)
+        .take(3)
+        .map(|n| n.unwrap().id)
+        .collect();
+    assert_eq!(first, expected[..3]);
     let tricks: Vec<(u64, String)> = app
         .read_all()
         .after(base)
