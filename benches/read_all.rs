@@ -87,15 +87,15 @@ fn read_all(c: &mut Criterion) {
                 black_box(count)
             })
         });
-        group.bench_function(BenchmarkId::new(name, "typed/no-prefetch"), |b| {
-            b.iter(|| {
-                let read = app.read_all().page_size(PAGE).prefetch(false);
-                let count = read
-                    .events::<DogEvent>()
-                    .fold(0, |n, e| n + usize::from(e.unwrap().0 > 0));
-                black_box(count)
-            })
-        });
+        for (label, prefetch) in [("typed/prefetch", true), ("typed/in-turn", false)] {
+            group.bench_function(BenchmarkId::new(name, label), |b| {
+                b.iter(|| {
+                    let read = app.read_all().page_size(PAGE).prefetch(prefetch);
+                    let events = read.events::<DogEvent>();
+                    black_box(events.fold(0, |n, e| n + usize::from(e.unwrap().0 > 0)))
+                })
+            });
+        }
         group.bench_function(BenchmarkId::new(name, "sections/1000"), |b| {
             b.iter(|| {
                 let log = app.notification_log();

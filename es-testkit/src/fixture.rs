@@ -51,6 +51,9 @@ impl<R: ApplicationRecorder, G: Send + Sync + Debug> ApplicationRecorder for Gua
     fn subscribe(&self, gt: Option<NotificationId>, topics: &[String]) -> Result<Subscription> {
         self.recorder.subscribe(gt, topics)
     }
+    fn reads_ahead(&self) -> bool {
+        self.recorder.reads_ahead()
+    }
 }
 
 #[deny(clippy::missing_trait_methods)]
@@ -135,6 +138,9 @@ impl<R: ApplicationRecorder> ApplicationRecorder for Outage<R> {
     }
     fn subscribe(&self, gt: Option<NotificationId>, topics: &[String]) -> Result<Subscription> {
         self.recorder.subscribe(gt, topics)
+    }
+    fn reads_ahead(&self) -> bool {
+        self.recorder.reads_ahead()
     }
 }
 

@@ -18,10 +18,11 @@ pub const DEFAULT_PAGE_SIZE: usize = 1_000;
 /// An application's notifications after a position, in id order (the order subscriptions
 /// deliver), read a page at a time until the log is exhausted: see [`Application::read_all`].
 ///
-/// After a full first page, the next page is selected on a helper thread while the caller
-/// works through the current one (at most one page ahead, so memory stays bounded by two
-/// pages); dropping the iterator ends the helper after its current select. A read that fits in
-/// one page never starts it; [`prefetch(false)`](Self::prefetch) turns it off.
+/// Where the recorder [reads ahead](crate::ApplicationRecorder::reads_ahead) (PostgreSQL),
+/// after a full first page the next page is selected on a helper thread while the caller works
+/// through the current one (at most one page ahead, so memory stays bounded by two pages);
+/// dropping the iterator ends the helper after its current select. A read that fits in one
+/// page never starts it; [`prefetch`](Self::prefetch) overrides the recorder's choice.
 ///
 /// ```
 /// # use es_testkit::apps::domain::{Dog, DogEvent};
@@ -73,7 +74,7 @@ impl Application {
             topics: Vec::new(),
             page: Vec::new().into_iter(),
             done: false,
-            prefetch: true,
+            prefetch: self.recorder().reads_ahead(),
             ahead: None,
         }
     }
@@ -98,8 +99,9 @@ impl ReadAll {
         self
     }
 
-    /// Whether pages after a full first one are selected ahead on a helper thread (the
-    /// default: it overlaps the store's I/O with the caller's work).
+    /// Whether pages after a full first one are selected ahead on a helper thread, overlapping
+    /// the store's I/O with the caller's work (by default, where the recorder
+    /// [reads ahead](crate::ApplicationRecorder::reads_ahead)).
     pub fn prefetch(mut self, on: bool) -> Self {
         self.prefetch = on;
         self

@@ -63,6 +63,9 @@ macro_rules! impl_recorder_traits {
             ) -> $crate::Result<$crate::persistence::Subscription> {
                 $crate::backend::subscribe(&self.$field, gt, topics)
             }
+            fn reads_ahead(&self) -> bool {
+                $crate::backend::Backend::reads_ahead(&*self.$field)
+            }
         }
     };
     (tracking: $ty:ty, $field:ident) => {

@@ -182,6 +182,12 @@ pub trait Backend: Send + Sync + Debug + 'static {
         None
     }
 
+    /// Whether a reader of many pages gains by selecting the next page while it works through
+    /// the current one ([`ApplicationRecorder::reads_ahead`]).
+    fn reads_ahead(&self) -> bool {
+        false
+    }
+
     /// Runs before each subscription starts (PostgreSQL starts its LISTEN thread here).
     ///
     /// # Errors

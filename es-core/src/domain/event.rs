@@ -86,7 +86,7 @@ pub trait Event: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 's
     /// The topic this event is stored under, for example `"Dog.TrickAdded"`.
     fn topic(&self) -> String {
         match variant_of(self) {
-            Some(variant) => format!("{}.{variant}", Self::PREFIX),
+            Some(variant) => [Self::PREFIX, ".", variant].concat(),
             None => Self::PREFIX.to_owned(),
         }
     }

@@ -91,6 +91,14 @@ pub trait ApplicationRecorder: AggregateRecorder {
     /// [`Error::NotSupported`] where the backend cannot subscribe; errors of later selects are
     /// yielded by the iterator.
     fn subscribe(&self, gt: Option<NotificationId>, topics: &[String]) -> Result<Subscription>;
+
+    /// Whether a reader of many pages ([`Application::read_all`](crate::application::Application::read_all))
+    /// gains by selecting the next page on another thread while it works through the current
+    /// one: true where a select waits on a server; false (the default) where it runs in this
+    /// process, which the hand-off between threads would only slow.
+    fn reads_ahead(&self) -> bool {
+        false
+    }
 }
 
 /// Records how far a downstream application has processed each upstream application.
@@ -261,6 +269,9 @@ macro_rules! forward_impls {
             }
             fn subscribe(&self, gt: Option<NotificationId>, topics: &[String]) -> Result<Subscription> {
                 (**self).subscribe(gt, topics)
+            }
+            fn reads_ahead(&self) -> bool {
+                (**self).reads_ahead()
             }
         }
 

@@ -356,6 +356,10 @@ impl Backend for PostgresBackend {
     fn poll_interval(&self) -> Option<Duration> {
         Some(crate::config::POLL_INTERVAL)
     }
+
+    fn reads_ahead(&self) -> bool {
+        true
+    }
 }
 
 pub(crate) fn get<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {

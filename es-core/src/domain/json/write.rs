@@ -1,18 +1,21 @@
-//! [`write`]: an event's stored JSON, written straight from its `Serialize` (no intermediate
-//! map): the variant's fields, then `timestamp`, then `class_version` above 1.
+//! [`write`]: an event's stored JSON, written from its `Serialize` without building a map of
+//! its fields: each field's value is written once into a scratch buffer, then the keys (the
+//! fields', `timestamp`, and `class_version` above 1) are written sorted with their values, the
+//! bytes the stored map wrote before (a `serde_json::Map` sorts its keys). A value that is itself
+//! an object or an array goes through `Value` so that its keys are sorted too.
+
+use std::borrow::Cow;
+use std::ops::Range;
 
 use serde::Serialize;
 use serde::ser::{
-    self, Impossible, SerializeMap, SerializeStruct, SerializeStructVariant, SerializeTupleVariant,
+    self, Impossible, SerializeStruct, SerializeStructVariant, SerializeTupleVariant,
 };
-use serde_json::ser::{CompactFormatter, Compound};
 use serde_json::{Error, Value};
 
 use super::super::content::numbered;
 use super::super::{Fields, Timestamp};
-
-type Json<'a> = serde_json::Serializer<&'a mut Vec<u8>>;
-type Map<'a, 'b> = Compound<'a, &'b mut Vec<u8>, CompactFormatter>;
+use super::{CLASS_VERSION, TIMESTAMP};
 
 /// The stored JSON of `event` into `out`.
 pub(crate) fn write<T: Serialize + ?Sized>(
@@ -21,9 +24,8 @@ pub(crate) fn write<T: Serialize + ?Sized>(
     class_version: u32,
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
-    let mut json = serde_json::Serializer::new(out);
     event.serialize(State {
-        json: &mut json,
+        out,
         extra: Extra {
             timestamp,
             class_version,
@@ -38,31 +40,74 @@ struct Extra {
     class_version: u32,
 }
 
-impl Extra {
-    fn len(self) -> usize {
-        if self.class_version > 1 { 2 } else { 1 }
+/// Keys with the ranges of their values' JSON, which are written at the end of the output
+/// (from `base`) until [`finish`](Self::finish) puts the object in their place.
+struct Entries {
+    base: usize,
+    keys: Vec<(Cow<'static, str>, Range<usize>)>,
+}
+
+impl Entries {
+    fn new(out: &[u8], fields: usize) -> Self {
+        Self {
+            base: out.len(),
+            keys: Vec::with_capacity(fields + 2),
+        }
     }
 
-    fn end(self, mut map: Map<'_, '_>) -> Result<(), Error> {
-        map.serialize_entry("timestamp", &self.timestamp)?;
-        if self.class_version > 1 {
-            map.serialize_entry("class_version", &self.class_version)?;
+    fn push<T: Serialize + ?Sized>(
+        &mut self,
+        out: &mut Vec<u8>,
+        key: Cow<'static, str>,
+        value: &T,
+    ) -> Result<(), Error> {
+        let start = out.len();
+        serde_json::to_writer(&mut *out, value)?;
+        if matches!(out.get(start), Some(b'{' | b'[')) {
+            let value = serde_json::to_value(value)?;
+            out.truncate(start);
+            serde_json::to_writer(&mut *out, &value)?;
         }
-        SerializeMap::end(map)
+        self.keys.push((key, start..out.len()));
+        Ok(())
     }
 
-    /// `fields`, then the extra keys.
-    fn write_fields(self, json: &mut Json<'_>, fields: Fields) -> Result<(), Error> {
-        let mut map = ser::Serializer::serialize_map(json, Some(fields.len() + self.len()))?;
-        for (k, v) in &fields {
-            map.serialize_entry(k, v)?;
+    fn from_fields(out: &mut Vec<u8>, fields: Fields) -> Result<Self, Error> {
+        let mut entries = Self::new(out, fields.len());
+        for (k, v) in fields {
+            entries.push(out, Cow::Owned(k), &v)?;
         }
-        self.end(map)
+        Ok(entries)
+    }
+
+    /// The object of the entries and `extra` (whose keys win over fields of the same names),
+    /// keys sorted, in place of the values written so far.
+    fn finish(mut self, extra: Extra, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.keys
+            .retain(|(k, _)| k.as_ref() != TIMESTAMP && k.as_ref() != CLASS_VERSION);
+        self.push(out, Cow::Borrowed(TIMESTAMP), &extra.timestamp)?;
+        if extra.class_version > 1 {
+            self.push(out, Cow::Borrowed(CLASS_VERSION), &extra.class_version)?;
+        }
+        self.keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let values = self.base..out.len();
+        out.push(b'{');
+        for (i, (key, value)) in self.keys.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut *out, key.as_ref())?;
+            out.push(b':');
+            out.extend_from_within(value.clone());
+        }
+        out.push(b'}');
+        out.drain(values);
+        Ok(())
     }
 }
 
-struct State<'a, 'b> {
-    json: &'a mut Json<'b>,
+struct State<'a> {
+    out: &'a mut Vec<u8>,
     extra: Extra,
 }
 
@@ -79,16 +124,16 @@ macro_rules! refuse {
     };
 }
 
-impl<'a, 'b> ser::Serializer for State<'a, 'b> {
+impl<'a> ser::Serializer for State<'a> {
     type Ok = ();
     type Error = Error;
     type SerializeSeq = Impossible<(), Error>;
     type SerializeTuple = Impossible<(), Error>;
     type SerializeTupleStruct = Impossible<(), Error>;
-    type SerializeTupleVariant = Tuple<'a, 'b>;
+    type SerializeTupleVariant = Tuple<'a>;
     type SerializeMap = Impossible<(), Error>;
-    type SerializeStruct = Open<'a, 'b>;
-    type SerializeStructVariant = Open<'a, 'b>;
+    type SerializeStruct = Open<'a>;
+    type SerializeStructVariant = Open<'a>;
 
     refuse!(
         serialize_bool(bool),
@@ -114,7 +159,7 @@ impl<'a, 'b> ser::Serializer for State<'a, 'b> {
         Err(not_an_event())
     }
     fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<(), Error> {
-        self.extra.write_fields(self.json, Fields::new())
+        Entries::new(self.out, 0).finish(self.extra, self.out)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
@@ -134,7 +179,7 @@ impl<'a, 'b> ser::Serializer for State<'a, 'b> {
             Value::Object(fields) => fields,
             other => numbered(vec![other]),
         };
-        self.extra.write_fields(self.json, fields)
+        Entries::from_fields(self.out, fields)?.finish(self.extra, self.out)
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
         Err(not_an_event())
@@ -155,9 +200,9 @@ impl<'a, 'b> ser::Serializer for State<'a, 'b> {
         _: u32,
         _: &'static str,
         len: usize,
-    ) -> Result<Tuple<'a, 'b>, Error> {
+    ) -> Result<Tuple<'a>, Error> {
         Ok(Tuple {
-            json: self.json,
+            out: self.out,
             extra: self.extra,
             values: Vec::with_capacity(len),
         })
@@ -165,10 +210,10 @@ impl<'a, 'b> ser::Serializer for State<'a, 'b> {
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
         Err(not_an_event())
     }
-    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Open<'a, 'b>, Error> {
-        let map = ser::Serializer::serialize_map(self.json, Some(len + self.extra.len()))?;
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Open<'a>, Error> {
         Ok(Open {
-            map,
+            entries: Entries::new(self.out, len),
+            out: self.out,
             extra: self.extra,
         })
     }
@@ -178,18 +223,19 @@ impl<'a, 'b> ser::Serializer for State<'a, 'b> {
         _: u32,
         _: &'static str,
         len: usize,
-    ) -> Result<Open<'a, 'b>, Error> {
+    ) -> Result<Open<'a>, Error> {
         self.serialize_struct(name, len)
     }
 }
 
-/// A struct's (or struct variant's) fields, written as they come.
-struct Open<'a, 'b> {
-    map: Map<'a, 'b>,
+/// A struct's (or struct variant's) fields.
+struct Open<'a> {
+    out: &'a mut Vec<u8>,
     extra: Extra,
+    entries: Entries,
 }
 
-impl SerializeStruct for Open<'_, '_> {
+impl SerializeStruct for Open<'_> {
     type Ok = ();
     type Error = Error;
 
@@ -198,15 +244,15 @@ impl SerializeStruct for Open<'_, '_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.map.serialize_entry(key, value)
+        self.entries.push(self.out, Cow::Borrowed(key), value)
     }
 
     fn end(self) -> Result<(), Error> {
-        self.extra.end(self.map)
+        self.entries.finish(self.extra, self.out)
     }
 }
 
-impl SerializeStructVariant for Open<'_, '_> {
+impl SerializeStructVariant for Open<'_> {
     type Ok = ();
     type Error = Error;
 
@@ -215,22 +261,22 @@ impl SerializeStructVariant for Open<'_, '_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.map.serialize_entry(key, value)
+        self.entries.push(self.out, Cow::Borrowed(key), value)
     }
 
     fn end(self) -> Result<(), Error> {
-        self.extra.end(self.map)
+        self.entries.finish(self.extra, self.out)
     }
 }
 
 /// A tuple variant's values, written as `"0"`, `"1"`, … at the end.
-struct Tuple<'a, 'b> {
-    json: &'a mut Json<'b>,
+struct Tuple<'a> {
+    out: &'a mut Vec<u8>,
     extra: Extra,
     values: Vec<Value>,
 }
 
-impl SerializeTupleVariant for Tuple<'_, '_> {
+impl SerializeTupleVariant for Tuple<'_> {
     type Ok = ();
     type Error = Error;
 
@@ -240,6 +286,6 @@ impl SerializeTupleVariant for Tuple<'_, '_> {
     }
 
     fn end(self) -> Result<(), Error> {
-        self.extra.write_fields(self.json, numbered(self.values))
+        Entries::from_fields(self.out, numbered(self.values))?.finish(self.extra, self.out)
     }
 }
