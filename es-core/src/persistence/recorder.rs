@@ -92,8 +92,7 @@ pub trait ApplicationRecorder: AggregateRecorder {
     /// yielded by the iterator.
     fn subscribe(&self, gt: Option<NotificationId>, topics: &[String]) -> Result<Subscription>;
 
-    /// Whether a reader of many pages ([`Application::read_all`](crate::application::Application::read_all))
-    /// gains by selecting the next page on another thread while it works through the current
+    /// Whether a reader of many pages (an application's `read_all`) gains by selecting the next page on another thread while it works through the current
     /// one: true where a select waits on a server; false (the default) where it runs in this
     /// process, which the hand-off between threads would only slow.
     fn reads_ahead(&self) -> bool {

@@ -41,6 +41,8 @@ fn parse_ack(line: &str) -> Option<Ack> {
 struct Run {
     acks: Vec<Ack>,
     inside_insert: u64,
+    /// Whether the last worker was killed inside an insert.
+    last_open: bool,
     conflicts: u64,
     seen: Vec<u64>,
 }
@@ -110,6 +112,7 @@ fn crash_loop(
                 }
             }
             run.inside_insert += u64::from(open);
+            run.last_open = open;
         }
         settle();
         let max = recorder.max_notification_id().unwrap().unwrap_or(0);
@@ -267,7 +270,29 @@ fn sqlite(iterations: u64, rng: &mut Rng) {
             .query_row("SELECT count(*) FROM app_events", [], |r| r.get(0))
             .unwrap();
         let count = usize::try_from(count).unwrap();
-        assert_eq!((ok.as_str(), count), ("ok", stored.len()), "{file}");
+        assert_eq!(ok, "ok", "{file}");
+        // The live file holds what was read. The copy, opened without the `-shm` index, rebuilds
+        // it from the WAL, and so may also hold the last worker's batch if SQLite had written
+        // its commit frame but not yet its index when the kill came: a batch never
+        // acknowledged, never visible to the live readers, and only after every id they saw,
+        // which is how an outcome-unknown write may appear after a restart of every process.
+        let extra = count.checked_sub(stored.len());
+        let allowed = if file == path || !run.last_open {
+            0
+        } else {
+            20
+        };
+        assert!(
+            extra.is_some_and(|extra| extra <= allowed),
+            "{file}: {count} rows, {} read live (last worker inside an insert: {})",
+            stored.len(),
+            run.last_open
+        );
+        if extra.is_some_and(|extra| extra > 0) {
+            eprintln!(
+                "F1 sqlite: the copy holds the last worker's unacknowledged batch ({extra:?} rows)"
+            );
+        }
     }
     eprintln!("F1 sqlite: integrity_check ok on the file and on a copy with its {wal}-byte WAL");
     check("sqlite", iterations, &stored, &run);
