@@ -183,7 +183,7 @@ pub trait Backend: Send + Sync + Debug + 'static {
     }
 
     /// Whether a reader of many pages gains by selecting the next page while it works through
-    /// the current one ([`ApplicationRecorder::reads_ahead`]).
+    /// the current one ([`ApplicationRecorder::reads_ahead`](crate::persistence::ApplicationRecorder::reads_ahead)).
     fn reads_ahead(&self) -> bool {
         false
     }
