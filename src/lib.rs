@@ -5,6 +5,9 @@ mod backends;
 mod builder;
 pub mod system;
 pub mod testing;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 
 pub use backends::{BackendConstructor, backend_names, open_recorders, register_backend};
 pub use builder::ApplicationBuilder;

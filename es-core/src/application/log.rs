@@ -68,6 +68,11 @@ impl NotificationLog {
         }
     }
 
+    /// The most notifications a section holds.
+    pub fn section_size(&self) -> usize {
+        self.section_size
+    }
+
     /// The section `"first,last"`: from `max(1, first)`, at most `min(last - start + 1,
     /// section_size)` notifications (crossing gaps in the ids); `next_id` is
     /// `"<last id + 1>,<last id + limit>"` when the section is full.

@@ -28,6 +28,7 @@ mod log;
 mod pending;
 mod read_all;
 mod recording;
+mod save;
 mod trace;
 
 use std::collections::HashMap;
@@ -38,16 +39,14 @@ use uuid::Uuid;
 use crate::domain::{Aggregate, Root};
 use crate::mapper::Mapper;
 use crate::persistence::Recorders;
-use crate::{
-    AggregateRecorder, Env, Error, EventQuery, ProcessRecorder, Result, StoredEvent, Tracking,
-};
+use crate::{AggregateRecorder, Env, Error, EventQuery, ProcessRecorder, Result};
 
 use cache::Cache;
 pub use log::{DEFAULT_SECTION_SIZE, NotificationLog, Reader, Section};
 pub use pending::Pending;
 pub use read_all::{DEFAULT_PAGE_SIZE, Events, ReadAll};
 pub use recording::Recording;
-use recording::recorded;
+pub use save::Prepared;
 
 /// An event-sourced application: a name, an env, recorders and a mapper.
 ///
@@ -200,74 +199,6 @@ impl Application {
     /// followers) failed afterwards: do not repeat the command.
     pub fn save_all(&self, aggregates: &mut [&mut dyn Pending]) -> Result<Vec<Recording>> {
         self.record(aggregates, None)
-    }
-
-    /// Saves as [`save_all`](Self::save_all), together with `tracking` when given, in one
-    /// transaction: how process applications record what a policy produced.
-    ///
-    /// # Errors
-    ///
-    /// As [`save_all`](Self::save_all), and [`Error::TrackingConflict`].
-    pub fn record(
-        &self,
-        aggregates: &mut [&mut dyn Pending],
-        tracking: Option<&Tracking>,
-    ) -> Result<Vec<Recording>> {
-        let mut events: Vec<StoredEvent> = Vec::new();
-        let mut counts = Vec::with_capacity(aggregates.len());
-        for a in aggregates.iter() {
-            let stored = a.stored_events(&self.mapper)?;
-            counts.push(u64::try_from(stored.len()).unwrap_or(u64::MAX));
-            events.extend(stored);
-        }
-        let ids = match tracking {
-            Some(t) => self
-                .recorders
-                .events
-                .insert_events_with_tracking(&events, t)?,
-            None => self.recorders.events.insert_events(&events)?,
-        };
-        let recordings: Vec<Recording> = events
-            .into_iter()
-            .zip(ids)
-            .map(|(e, notification_id)| Recording {
-                originator_id: e.originator_id,
-                originator_version: e.originator_version,
-                topic: e.topic,
-                notification_id,
-            })
-            .collect();
-        let mut snapshot_due = Vec::with_capacity(aggregates.len());
-        for (a, saved) in aggregates.iter_mut().zip(counts) {
-            let (id, version) = a.position();
-            snapshot_due.push(self.intervals.get(a.type_name()).is_some_and(|&n| {
-                (version - saved.min(version) + 1..=version).any(|v| v % n == 0)
-            }));
-            a.clear_pending();
-            if let Some(cache) = &self.cache {
-                cache.put(id, version, a.cache_copy());
-            }
-        }
-        // Only once every aggregate is saved: a failing snapshot leaves none of them pending.
-        if let Some(snapshots) = &self.recorders.snapshots {
-            for (a, _) in aggregates.iter().zip(snapshot_due).filter(|(_, due)| *due) {
-                a.snapshot(&self.mapper)
-                    .and_then(|snapshot| snapshots.insert_events(&[snapshot]).map(drop))
-                    .map_err(|e| recorded(&recordings, e))?;
-            }
-        }
-        trace::saved(self.name(), aggregates.len(), &recordings);
-        if !recordings.is_empty() {
-            let listeners = self
-                .listeners
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            for listener in listeners {
-                listener(&recordings).map_err(|e| recorded(&recordings, e))?;
-            }
-        }
-        Ok(recordings)
     }
 
     /// The latest version of aggregate `id`.
