@@ -71,3 +71,19 @@ async fn control_the_bare_driver_panics_here() {
         "the driver blocks on its runtime inside ours: the hazard this avoids"
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn on_the_blocking_pool_the_driver_blocks_in_place() {
+    let Some(config) = config() else { return };
+    // A marked thread of the blocking pool has the runtime's context and drives no tasks: the
+    // bare driver blocks there without panicking, so the recorders call it directly.
+    let thread = tokio::task::spawn_blocking(move || {
+        es_core::backend::on_blocking_thread(|| {
+            assert!(tokio::runtime::Handle::try_current().is_ok());
+            config.connect().map(drop).unwrap();
+            build_use_and_drop(&config);
+            std::thread::current().id()
+        })
+    });
+    assert_ne!(thread.await.unwrap(), std::thread::current().id());
+}

@@ -80,7 +80,10 @@ where
     let handle = Handle::try_current().map_err(|e| Error::Programming {
         source: format!("the async API needs a tokio runtime: {e}").into(),
     })?;
-    match handle.spawn_blocking(f).await {
+    match handle
+        .spawn_blocking(|| crate::backend::on_blocking_thread(f))
+        .await
+    {
         Ok(result) => result,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => Err(Error::Interface {

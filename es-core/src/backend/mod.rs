@@ -1,5 +1,6 @@
 #![doc = include_str!("guide.md")]
 
+mod blocking;
 mod macros;
 
 use std::fmt::Debug;
@@ -17,6 +18,7 @@ use crate::persistence::{
 
 #[doc(no_inline)]
 pub use crate::impl_recorder_traits;
+pub use blocking::{may_block, on_blocking_thread};
 
 /// How often an idle subscription on a backend shared with other processes selects for their
 /// writes (it backs off to this from a sixteenth of it, and wakes at once on this process's
