@@ -85,10 +85,34 @@ async fn saves_gets_and_streams_from_many_tasks_on_every_backend() {
         for t in tricks {
             t.await.unwrap().unwrap();
         }
+        // The same through `update`: one hop each, conflicts retried inside.
+        let updates: Vec<_> = (0..8)
+            .map(|i| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    app.update::<Dog, _, _>(one, 100, move |dog| {
+                        dog.trigger(DogEvent::TrickAdded {
+                            trick: format!("u{i}"),
+                        });
+                        Ok(dog.version())
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for u in updates {
+            let (version, recordings) = u.await.unwrap().unwrap();
+            assert_eq!(recordings.len(), 1);
+            assert_eq!(recordings[0].originator_version, version);
+        }
+        let refused = app
+            .update::<Dog, _, ()>(one, 3, |_| Err(Error::programming("refused")))
+            .await;
+        assert!(refused.unwrap_err().is_programming());
         let dog = app.get::<Dog>(one).await.unwrap();
         assert_eq!(
             (dog.tricks.len(), dog.version()),
-            (8, 9),
+            (16, 17),
             "{}",
             backend.name
         );
@@ -97,9 +121,9 @@ async fn saves_gets_and_streams_from_many_tasks_on_every_backend() {
         assert!(app.get::<Dog>(unknown).await.unwrap_err().is_not_found());
         let made = app.get_or(unknown, || register("new")).await.unwrap();
         assert_eq!(made.version(), 1);
-        // The stream saw the 24 notifications in id order, and sees what comes later.
+        // The stream saw the 32 notifications in id order, and sees what comes later.
         let mut seen = Vec::new();
-        for _ in 0..24 {
+        for _ in 0..32 {
             seen.push(next(&mut stream).await.unwrap().unwrap().id);
         }
         assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");

@@ -205,26 +205,18 @@ async fn add_trick<R: Runner + 'static>(
 ) -> Result<Json<Value>, Failure> {
     let id = dog_id(id)?;
     let trick = text(body(json)?.trick, "the trick must be 1 to 200 characters")?;
-    let mut conflict = None;
-    for _ in 0..RETRIES {
-        let mut dog = s.school.get::<Dog>(id).await?;
-        dog.trigger(DogEvent::TrickAdded {
-            trick: trick.clone(),
-        });
-        match s.school.save(&mut dog).await {
-            Ok(recordings) => {
-                let last = recordings.last().map(|r| r.notification_id);
-                let answer = json!({"id": id.to_string(), "version": dog.version(), "notification_id": last});
-                return Ok(Json(answer));
-            }
-            Err(e) if e.is_version_conflict() => conflict = Some(e),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(conflict.map_or_else(
-        || failure(StatusCode::CONFLICT, "conflict", "try again"),
-        Failure::from,
-    ))
+    let (version, recordings) = s
+        .school
+        .update::<Dog, _, _>(id, RETRIES, move |dog| {
+            dog.trigger(DogEvent::TrickAdded {
+                trick: trick.clone(),
+            });
+            Ok(dog.version())
+        })
+        .await?;
+    let last = recordings.last().map(|r| r.notification_id);
+    let answer = json!({"id": id.to_string(), "version": version, "notification_id": last});
+    Ok(Json(answer))
 }
 
 async fn dog<R: Runner + 'static>(

@@ -168,6 +168,43 @@ impl<T: App> AsyncApp<T> {
         result
     }
 
+    /// A command on aggregate `id` in one hop to the blocking pool: loads it, runs `command`
+    /// on it (which triggers events, or refuses with an error) and saves what it triggered;
+    /// on a version conflict (another writer saved the aggregate first) it loads again and
+    /// reruns `command`, at most `attempts` times in all. Returns what `command` returned and
+    /// the recordings. A dropped future stops waiting, not the hop: the command may still be
+    /// saved.
+    ///
+    /// # Errors
+    ///
+    /// `command`'s error (nothing saved); [`Error::VersionConflict`] when every attempt met
+    /// one; otherwise as [`get`](Self::get) and [`save`](Self::save).
+    pub async fn update<A, F, R>(
+        &self,
+        id: Uuid,
+        attempts: usize,
+        mut command: F,
+    ) -> Result<(R, Vec<Recording>)>
+    where
+        A: Aggregate,
+        F: FnMut(&mut Root<A>) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.run(move |app| {
+            let app = app.application();
+            let mut attempt = 1;
+            loop {
+                let mut root = app.get::<A>(id)?;
+                let answer = command(&mut root)?;
+                match app.save(&mut root) {
+                    Err(e) if e.is_version_conflict() && attempt < attempts => attempt += 1,
+                    saved => return saved.map(|recordings| (answer, recordings)),
+                }
+            }
+        })
+        .await
+    }
+
     /// The latest version of aggregate `id`.
     ///
     /// # Errors
