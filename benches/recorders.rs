@@ -93,7 +93,12 @@ fn append_threads(c: &mut Criterion) {
     let mut group = c.benchmark_group("append-threads");
     group.throughput(Throughput::Elements(1));
     for (name, recorder) in backends() {
-        for threads in [1_u64, 2, 4] {
+        let counts: &[u64] = if name == "postgres" {
+            &[1, 2, 4, 16, 64]
+        } else {
+            &[1, 2, 4]
+        };
+        for &threads in counts {
             group.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, &threads| {
                 b.iter_custom(|iters| {
                     let per = iters.div_ceil(threads);
@@ -115,6 +120,42 @@ fn append_threads(c: &mut Criterion) {
                 });
             });
         }
+    }
+    group.finish();
+}
+
+/// The raw baseline of `append-threads` on PostgreSQL: as many connections as threads, each
+/// making plain autocommit `INSERT`s into one table, with no ordering lock.
+fn raw_append_threads(c: &mut Criterion) {
+    let Some(config) = postgres_config() else {
+        return;
+    };
+    let mut group = c.benchmark_group("append-threads");
+    group.throughput(Throughput::Elements(1));
+    let first = RawPostgres::new(&config);
+    for threads in [1_usize, 2, 4, 16, 64] {
+        let mut connections: Vec<RawPostgres> =
+            (0..threads).map(|_| first.another(&config)).collect();
+        let id = BenchmarkId::new("raw-postgres-autocommit", threads);
+        group.bench_function(id, |b| {
+            b.iter_custom(|iters| {
+                let per = iters.div_ceil(u64::try_from(threads).unwrap());
+                let batches: Vec<Vec<Vec<StoredEvent>>> = (0..threads)
+                    .map(|_| (0..per).map(|_| batch(1)).collect())
+                    .collect();
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for (conn, events) in connections.iter_mut().zip(&batches) {
+                        s.spawn(move || {
+                            for e in events {
+                                conn.insert_single(&e[0]);
+                            }
+                        });
+                    }
+                });
+                start.elapsed()
+            });
+        });
     }
     group.finish();
 }
@@ -261,6 +302,6 @@ fn read(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = configure(&mut Criterion::default());
-    targets = append, append_threads, tracking, read
+    targets = append, append_threads, raw_append_threads, tracking, read
 }
 criterion_main!(benches);

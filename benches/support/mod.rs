@@ -135,19 +135,32 @@ pub struct RawPostgres {
     schema: String,
     insert: postgres::Statement,
     select: postgres::Statement,
+    owner: bool,
 }
 
 impl RawPostgres {
     pub fn new(config: &PostgresConfig) -> Self {
-        let mut client = config.connect().unwrap();
         let schema = format!("rawbench_{}", Uuid::new_v4().simple());
+        let mut client = config.connect().unwrap();
         client
             .batch_execute(&format!(
                 "CREATE SCHEMA {schema}; CREATE TABLE {schema}.raw_events (originator_id uuid NOT NULL, \
                  originator_version bigint NOT NULL, topic text NOT NULL, state bytea NOT NULL, \
                  notification_id bigserial, PRIMARY KEY (originator_id, originator_version)); \
-                 CREATE UNIQUE INDEX ON {schema}.raw_events (notification_id); SET search_path = {schema}"
+                 CREATE UNIQUE INDEX ON {schema}.raw_events (notification_id)"
             ))
+            .unwrap();
+        Self::connect(client, schema, true)
+    }
+
+    /// Another connection to this one's table; dropping it drops nothing.
+    pub fn another(&self, config: &PostgresConfig) -> Self {
+        Self::connect(config.connect().unwrap(), self.schema.clone(), false)
+    }
+
+    fn connect(mut client: postgres::Client, schema: String, owner: bool) -> Self {
+        client
+            .batch_execute(&format!("SET search_path = {schema}"))
             .unwrap();
         let insert = client
             .prepare("INSERT INTO raw_events (originator_id, originator_version, topic, state) VALUES ($1, $2, $3, $4) RETURNING notification_id")
@@ -160,6 +173,7 @@ impl RawPostgres {
             schema,
             insert,
             select,
+            owner,
         }
     }
 
@@ -243,8 +257,10 @@ impl RawPostgres {
 
 impl Drop for RawPostgres {
     fn drop(&mut self) {
-        let _ = self
-            .client
-            .batch_execute(&format!("DROP SCHEMA {} CASCADE", self.schema));
+        if self.owner {
+            let _ = self
+                .client
+                .batch_execute(&format!("DROP SCHEMA {} CASCADE", self.schema));
+        }
     }
 }
