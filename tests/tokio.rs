@@ -22,6 +22,10 @@ use tutorial::{Counters, Dog, DogEvent, DogSchool};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
+/// Held by the tests that open streams, so that one test's count of stream threads is not
+/// changed by another test's streams starting or ending at the same time.
+static STREAMS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn next(stream: &mut NotificationStream) -> Option<Result<Notification>> {
     let item = poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx));
     tokio::time::timeout(LIMIT, item)
@@ -54,6 +58,7 @@ async fn add_trick(app: &AsyncApp<DogSchool>, id: Uuid, trick: String) -> Result
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saves_gets_and_streams_from_many_tasks_on_every_backend() {
+    let _streams = STREAMS.lock().await;
     for backend in common::backends() {
         let app = school(&backend);
         let mut stream = app.subscribe(None, Vec::new()).await.unwrap();
@@ -137,6 +142,7 @@ async fn saves_gets_and_streams_from_many_tasks_on_every_backend() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_waiting_stream_never_blocks_the_runtime() {
+    let _streams = STREAMS.lock().await;
     // One worker thread: if waiting for a notification blocked it, the save below could not
     // run and the stream would wait for ever.
     for backend in common::backends() {
@@ -159,12 +165,14 @@ async fn a_slow_consumer_gets_everything_in_order_and_a_dropped_stream_ends_its_
     let mut all: Vec<&mut dyn eventsourcing::application::Pending> =
         dogs.iter_mut().map(|d| d as _).collect();
     app.save_all(&mut all).await.unwrap();
-    let before = stream_threads();
+    let _streams = STREAMS.lock().await;
+    // Streams of earlier tests may still be ending; a thread names itself after it starts.
+    wait_for_stream_threads(0).await;
     let mut stream = app
         .subscribe_with_capacity(None, Vec::new(), 1)
         .await
         .unwrap();
-    assert_eq!(stream_threads(), before + 1);
+    wait_for_stream_threads(1).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     for id in 1..=2_000 {
         assert_eq!(next(&mut stream).await.unwrap().unwrap().id, id);
@@ -174,11 +182,17 @@ async fn a_slow_consumer_gets_everything_in_order_and_a_dropped_stream_ends_its_
     }
     // Caught up, the thread waits for new notifications: dropping the stream still ends it.
     drop(stream);
+    wait_for_stream_threads(0).await;
+}
+
+/// Waits until exactly `count` stream threads run, failing after [`LIMIT`].
+async fn wait_for_stream_threads(count: usize) {
     let deadline = std::time::Instant::now() + LIMIT;
-    while stream_threads() > before {
+    while stream_threads() != count {
         assert!(
             std::time::Instant::now() < deadline,
-            "the stream's thread still runs"
+            "{} stream threads run, expected {count}",
+            stream_threads()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
