@@ -61,6 +61,11 @@ fn envs() -> Vec<(&'static str, Env)> {
 /// Two commands: register a dog, then load it, add a trick and save; then wait until Counters
 /// has processed both events.
 fn commands(school: &DogSchool, i: usize, wait: &dyn Fn(u64)) {
+    wait(pair(school, i));
+}
+
+/// Register a dog, add a trick to it: the notification id of the trick.
+fn pair(school: &DogSchool, i: usize) -> u64 {
     let app = school.application();
     let id = school.register_dog("Fido").unwrap();
     let mut dog: Root<Dog> = app.get(id).unwrap();
@@ -68,7 +73,7 @@ fn commands(school: &DogSchool, i: usize, wait: &dyn Fn(u64)) {
         trick: TRICKS[i % TRICKS.len()].into(),
     });
     let recordings = app.save(&mut dog).unwrap();
-    wait(recordings[0].notification_id);
+    recordings[0].notification_id
 }
 
 fn system(c: &mut Criterion) {
@@ -112,5 +117,43 @@ fn system(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, system);
+/// Bursts: 100 command pairs, then one wait for Counters to process the last. The follower
+/// finds a backlog and processes it in batches (`PROCESSING_BATCH`), one transaction each;
+/// the single-threaded runner processes each save as it returns, so it has no backlog.
+fn system_burst(c: &mut Criterion) {
+    const BURST: usize = 100;
+    let mut group = c.benchmark_group("system-burst");
+    group.throughput(Throughput::Elements(2 * BURST as u64));
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .sample_size(10);
+    for (name, env) in envs() {
+        for batch in ["1", "100"] {
+            let env = env.clone().with("COUNTERS_PROCESSING_BATCH", batch);
+            let multi = MultiThreadedRunner::with_env(tutorial::system().unwrap(), env);
+            multi.start().unwrap();
+            let school = multi.get::<DogSchool>().unwrap();
+            let mut i = 0;
+            let id = BenchmarkId::new(name, format!("multi-threaded/batch-{batch}"));
+            group.bench_function(id, |b| {
+                b.iter(|| {
+                    let mut last = 0;
+                    for _ in 0..BURST {
+                        i += 1;
+                        last = pair(&school, i);
+                    }
+                    multi
+                        .wait::<Counters>(DogSchool::NAME, last, Duration::from_secs(60))
+                        .unwrap();
+                    black_box(i)
+                });
+            });
+            multi.stop().unwrap();
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, system, system_burst);
 criterion_main!(benches);

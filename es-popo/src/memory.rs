@@ -67,7 +67,7 @@ impl Backend for PopoBackend {
                 && state
                     .tracking
                     .get(&t.application_name)
-                    .is_some_and(|&max| t.notification_id <= max)
+                    .is_some_and(|&max| t.first_notification_id <= max)
             {
                 return Err(Error::tracking_conflict(
                     &t.application_name,

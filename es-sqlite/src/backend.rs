@@ -76,11 +76,12 @@ impl SqliteBackend {
 
     fn upsert_tracking(&self, tx: &Transaction<'_>, sql: &TrackingSql, t: &Tracking) -> Result<()> {
         let id = to_i64(t.notification_id, "notification_id")?;
+        let first = to_i64(t.first_notification_id, "first_notification_id")?;
         let mut stmt = tx
             .prepare_cached(&sql.upsert)
             .map_err(|e| self.connections.map(e))?;
         let changed = stmt
-            .execute(params![t.application_name, id])
+            .execute(params![t.application_name, id, first])
             .map_err(|e| self.connections.map(e))?;
         if changed == 0 {
             return Err(Error::tracking_conflict(

@@ -115,7 +115,7 @@ impl TrackingSql {
             upsert: format!(
                 "INSERT INTO \"{t}\" (application_name, notification_id) VALUES (?1, ?2) \
                  ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id \
-                 WHERE \"{t}\".notification_id < excluded.notification_id"
+                 WHERE \"{t}\".notification_id < ?3"
             ),
             max: format!("SELECT notification_id FROM \"{t}\" WHERE application_name = ?1"),
         })

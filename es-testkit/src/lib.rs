@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod application;
 pub mod apps;
+pub mod batching;
 pub mod concurrent;
 mod fixture;
 pub mod model;
@@ -40,7 +41,7 @@ pub fn env_or_skip(var: &str) -> Option<String> {
 /// `gap_free` adds the properties of backends whose notification ids never skip. Panics on
 /// the first violation, with the property's message.
 pub fn check_process_recorder<R: es_core::ProcessRecorder>(make: &dyn Fn() -> R, gap_free: bool) {
-    let properties: [fn(&dyn Fn() -> R); 21] = [
+    let properties: [fn(&dyn Fn() -> R); 22] = [
         aggregate::insert_and_select,
         aggregate::events_round_trip,
         aggregate::model_based,
@@ -60,6 +61,7 @@ pub fn check_process_recorder<R: es_core::ProcessRecorder>(make: &dyn Fn() -> R,
         process::insert_select,
         process::has_tracking_id,
         process::raises_when_lower_inserted_later,
+        process::batch_tracking_covers_its_first_notification,
         process::model_based,
         concurrent::competing_followers_process_once,
     ];

@@ -169,6 +169,7 @@ macro_rules! process_recorder_tests {
                 insert_select => $crate::process::insert_select,
                 has_tracking_id => $crate::process::has_tracking_id,
                 raises_when_lower_inserted_later => $crate::process::raises_when_lower_inserted_later,
+                batch_tracking_covers_its_first_notification => $crate::process::batch_tracking_covers_its_first_notification,
                 model_based => $crate::process::model_based,
                 competing_followers_process_once => $crate::concurrent::competing_followers_process_once,
             );
@@ -243,6 +244,7 @@ macro_rules! system_tests {
             use super::*;
             $crate::__conformance_tests!($crate::__condition!($($cond)?), $storage;
                 the_tutorial_on_both_runners => $crate::systems::the_tutorial_on_both_runners,
+                batched_processing_equals_one_at_a_time => $crate::batching::batched_processing_equals_one_at_a_time,
                 both_runners_catch_up_with_a_backlog_at_start => $crate::systems::both_runners_catch_up_with_a_backlog_at_start,
                 competing_follower_instances_process_each_event_once => $crate::systems::competing_follower_instances_process_each_event_once,
                 a_poison_event_is_processed_once_after_the_cure => $crate::systems::a_poison_event_is_processed_once_after_the_cure,

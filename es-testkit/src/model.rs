@@ -69,7 +69,7 @@ impl Model {
         let tracking_conflict = tracking.is_some_and(|t| {
             self.tracking
                 .get(&t.application_name)
-                .is_some_and(|&max| t.notification_id <= max)
+                .is_some_and(|&max| t.first_notification_id <= max)
         });
         match (version_conflict, tracking_conflict) {
             (false, false) => Expected::Ok,
@@ -294,18 +294,18 @@ fn step(target: Target<'_>, case: &Case, model: &mut Model, op: &Op) -> Result<(
             let check_ids = application_of(target).is_some();
             check_insert(model, &events, None, r.insert_events(&events), check_ids)?;
         }
-        Op::Process(specs, up, id) => {
+        Op::Process(specs, up, id, span) => {
             let Target::Process(r) = target else {
                 return Err(unsupported());
             };
             let events = case.events(specs);
-            let t = Tracking::new(case.upstreams[*up].clone(), *id);
+            let t = Tracking::batch(case.upstreams[*up].clone(), id.saturating_sub(*span), *id);
             let result = r.insert_events_with_tracking(&events, &t);
             check_insert(model, &events, Some(&t), result, true)?;
         }
-        Op::Track(up, id) => {
+        Op::Track(up, id, span) => {
             let r = tracking_of(target).ok_or_else(unsupported)?;
-            let t = Tracking::new(case.upstreams[*up].clone(), *id);
+            let t = Tracking::batch(case.upstreams[*up].clone(), id.saturating_sub(*span), *id);
             let result = r.insert_tracking(&t).map(|()| Vec::new());
             check_insert(model, &[], Some(&t), result, false)?;
         }

@@ -98,6 +98,35 @@ pub fn raises_when_lower_inserted_later<R: ProcessRecorder>(make: &dyn Fn() -> R
     assert_eq!(r.max_tracking_id(&up).unwrap(), Some(2));
 }
 
+/// A tracking record of a batch (notifications 4 to 6 processed in one transaction)
+/// conflicts when the stored position is at or above its first notification, however far
+/// its last one is, and then writes nothing; it records the last one otherwise. Without this,
+/// a batch of one instance overlapping what another instance tracked would process those
+/// notifications twice.
+pub fn batch_tracking_covers_its_first_notification<R: ProcessRecorder>(make: &dyn Fn() -> R) {
+    let r = make();
+    let up = upstream("upstream_app");
+    r.insert_events_with_tracking(&[], &Tracking::new(up.clone(), 4))
+        .unwrap();
+    let id = Uuid::new_v4();
+    let e = r
+        .insert_events_with_tracking(&[event(id, 1, "t")], &Tracking::batch(up.clone(), 4, 6))
+        .unwrap_err();
+    assert!(e.is_tracking_conflict(), "a batch from 4 after 4: {e}");
+    assert_eq!(r.max_tracking_id(&up).unwrap(), Some(4));
+    assert!(r.select_events(id, &EventQuery::new()).unwrap().is_empty());
+    r.insert_events_with_tracking(&[event(id, 1, "t")], &Tracking::batch(up.clone(), 5, 7))
+        .unwrap();
+    assert_eq!(r.max_tracking_id(&up).unwrap(), Some(7));
+    let e = r
+        .insert_tracking(&Tracking::batch(up.clone(), 7, 9))
+        .unwrap_err();
+    assert!(e.is_tracking_conflict(), "a batch from 7 after 7: {e}");
+    r.insert_tracking(&Tracking::batch(up.clone(), 8, 9))
+        .unwrap();
+    assert_eq!(r.max_tracking_id(&up).unwrap(), Some(9));
+}
+
 /// Random sequences of plain inserts, process inserts, tracking records and reads agree with the
 /// model: a conflict of either kind writes nothing.
 pub fn model_based<R: ProcessRecorder>(make: &dyn Fn() -> R) {

@@ -33,8 +33,11 @@ pub struct EventSpec {
 #[allow(missing_docs)]
 pub enum Op {
     Insert(Vec<EventSpec>),
-    Process(Vec<EventSpec>, usize, u64),
-    Track(usize, u64),
+    /// Events with a tracking record of upstream `.1` covering notifications `.2 - .3` to `.2`
+    /// (a batch when `.3` is above 0).
+    Process(Vec<EventSpec>, usize, u64, u64),
+    /// A tracking record alone, as in `Process`.
+    Track(usize, u64, u64),
     SelectEvents {
         originator: usize,
         gt: Option<u64>,
@@ -123,10 +126,16 @@ fn select_notifications() -> impl Strategy<Value = Op> {
         )
 }
 
+/// How many notifications before its last a tracking record covers: mostly one
+/// notification, sometimes a batch.
+fn span() -> impl Strategy<Value = u64> {
+    prop_oneof![2 => Just(0_u64), 1 => 1..4_u64]
+}
+
 /// Operations a recorder of `level` supports, weighted towards writes.
 pub fn op(level: Level) -> BoxedStrategy<Op> {
     let insert = batch().prop_map(Op::Insert);
-    let track = (0..UPSTREAMS, 1..TRACKING_IDS).prop_map(|(a, n)| Op::Track(a, n));
+    let track = (0..UPSTREAMS, 1..TRACKING_IDS, span()).prop_map(|(a, n, s)| Op::Track(a, n, s));
     let tracking_reads = prop_oneof![
         (0..UPSTREAMS).prop_map(Op::MaxTrackingId),
         (0..UPSTREAMS, 0..TRACKING_IDS + 1).prop_map(|(a, n)| Op::HasTrackingId(a, n)),
@@ -143,7 +152,8 @@ pub fn op(level: Level) -> BoxedStrategy<Op> {
         Level::Tracking => prop_oneof![2 => track, 2 => tracking_reads].boxed(),
         Level::Process => prop_oneof![
             2 => insert,
-            3 => (batch(), 0..UPSTREAMS, 1..TRACKING_IDS).prop_map(|(b, a, n)| Op::Process(b, a, n)),
+            3 => (batch(), 0..UPSTREAMS, 1..TRACKING_IDS, span())
+                .prop_map(|(b, a, n, s)| Op::Process(b, a, n, s)),
             1 => track,
             1 => tracking_reads,
             1 => select_events(),

@@ -30,6 +30,7 @@ mod read_all;
 mod recording;
 mod save;
 mod trace;
+mod unit;
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -47,6 +48,7 @@ pub use pending::Pending;
 pub use read_all::{DEFAULT_PAGE_SIZE, Events, ReadAll};
 pub use recording::Recording;
 pub use save::Prepared;
+pub(crate) use unit::UnitOfWork;
 
 /// An event-sourced application: a name, an env, recorders and a mapper.
 ///
@@ -201,13 +203,19 @@ impl Application {
         self.record(aggregates, None)
     }
 
-    /// The latest version of aggregate `id`.
+    /// The latest version of aggregate `id`. While a runner processes a batch of
+    /// notifications for this application, its policy gets (on the processing thread) the
+    /// aggregates it changed for earlier notifications of the batch, as one-at-a-time
+    /// processing would have committed them.
     ///
     /// # Errors
     ///
     /// [`Error::AggregateNotFound`] when it has no events; [`Error::Decode`]; the recorder's
     /// errors.
     pub fn get<A: Aggregate>(&self, id: Uuid) -> Result<Root<A>> {
+        if let Some(changed) = unit::lookup::<Root<A>>(self, id) {
+            return Ok(changed);
+        }
         let Some(cache) = &self.cache else {
             let aggregate: Root<A> = self.load(id, None)?;
             trace::loaded(self.name(), id, aggregate.version(), false);
@@ -269,6 +277,9 @@ impl Application {
     ///
     /// The recorder's errors.
     pub fn contains(&self, id: Uuid) -> Result<bool> {
+        if unit::holds(self, id) {
+            return Ok(true);
+        }
         let first = EventQuery::new().limit(1);
         Ok(!self.recorders.events.select_events(id, &first)?.is_empty())
     }

@@ -104,15 +104,17 @@ pub trait ApplicationRecorder: AggregateRecorder {
 ///
 /// # Contract
 ///
-/// * Tracking ids strictly increase per upstream application: a record whose id is not greater
-///   than the stored one fails with [`Error::TrackingConflict`] and changes nothing.
+/// * Tracking ids strictly increase per upstream application: a record fails with
+///   [`Error::TrackingConflict`] and changes nothing when the stored id is at or above its
+///   [`first_notification_id`](Tracking::first_notification_id) (its `notification_id`,
+///   unless it covers a batch), so no notification is recorded as processed twice.
 /// * `has_tracking_id(app, n)` means "processed up to n": true when the stored id is `>= n`.
 pub trait TrackingRecorder: Send + Sync + Debug {
     /// Records that `tracking.application_name` is processed up to `tracking.notification_id`.
     ///
     /// # Errors
     ///
-    /// [`Error::TrackingConflict`] if the id is not greater than the stored one; operational
+    /// [`Error::TrackingConflict`] if the stored id is at or above the record's first; operational
     /// errors when the store is unreachable.
     fn insert_tracking(&self, tracking: &Tracking) -> Result<()>;
 

@@ -105,6 +105,14 @@ impl Subscription {
         self.query.start
     }
 
+    /// Up to `max` notifications that are selected already and follow the last one yielded,
+    /// without selecting or waiting: with a `next` before it, how a follower takes a batch
+    /// of what is available.
+    pub fn take_buffered(&mut self, max: usize) -> Vec<Notification> {
+        let n = max.min(self.buffer.len());
+        self.buffer.drain(..n).collect()
+    }
+
     fn idle_wait(&mut self) {
         let step = match (self.poll, self.backoff) {
             (None, _) => None,

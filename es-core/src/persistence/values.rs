@@ -83,22 +83,44 @@ impl Notification {
     }
 }
 
-/// "The upstream application `application_name` has been processed up to notification
-/// `notification_id`." Written by process applications together with the events they produce.
+/// "The upstream application `application_name` has been processed from notification
+/// `first_notification_id` up to notification `notification_id`." Written by process
+/// applications together with the events they produce. A recorder refuses it with
+/// [`Error::TrackingConflict`](crate::Error::TrackingConflict) when its stored position for
+/// `application_name` is at or above `first_notification_id`: some notification it covers is
+/// processed already (by another instance), so what was produced from it must not be recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tracking {
     /// The name of the upstream (leader) application.
     pub application_name: String,
-    /// The upstream notification id processed.
+    /// The last upstream notification id processed: the position after this record.
     pub notification_id: NotificationId,
+    /// The first upstream notification id this record covers: `notification_id` for one
+    /// notification, the first of a batch processed in one transaction.
+    pub first_notification_id: NotificationId,
 }
 
 impl Tracking {
-    /// A tracking record.
+    /// A tracking record of one notification.
     pub fn new(application_name: impl Into<String>, notification_id: NotificationId) -> Self {
         Self {
             application_name: application_name.into(),
             notification_id,
+            first_notification_id: notification_id,
+        }
+    }
+
+    /// A tracking record of notifications `first` to `last` of `application_name`, processed
+    /// in one transaction (`first` above `last` is taken as `last`).
+    pub fn batch(
+        application_name: impl Into<String>,
+        first: NotificationId,
+        last: NotificationId,
+    ) -> Self {
+        Self {
+            application_name: application_name.into(),
+            notification_id: last,
+            first_notification_id: first.min(last),
         }
     }
 }

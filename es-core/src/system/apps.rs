@@ -10,20 +10,58 @@ pub(crate) struct Apps {
     pub(crate) names: Vec<&'static str>,
     pub(crate) apps: Vec<Arc<dyn NodeApp>>,
     pub(crate) edges: Vec<(usize, usize)>,
+    /// Each application's `PROCESSING_BATCH`: the most notifications it processes in one
+    /// transaction.
+    pub(crate) batches: Vec<usize>,
+}
+
+/// The most notifications a follower processes in one transaction unless its
+/// `PROCESSING_BATCH` says otherwise.
+pub const DEFAULT_PROCESSING_BATCH: usize = 100;
+
+/// The aggregate cache of a follower (its `AGGREGATE_CACHE_MAXSIZE`) unless that is set:
+/// processing gets the aggregates its policy changes often (a counter) from memory,
+/// fast-forwarded from the store, instead of replaying them. An empty
+/// `AGGREGATE_CACHE_MAXSIZE` turns the cache off.
+pub const DEFAULT_FOLLOWER_CACHE: usize = 1_000;
+
+/// `PROCESSING_BATCH` of `env`: above 0, [`DEFAULT_PROCESSING_BATCH`] when unset.
+fn processing_batch(env: &Env) -> Result<usize> {
+    match env.parse::<usize>("PROCESSING_BATCH")? {
+        None => Ok(DEFAULT_PROCESSING_BATCH),
+        Some(0) => Err(Error::config(
+            env.lookup("PROCESSING_BATCH")
+                .map(|(key, _)| key)
+                .unwrap_or_default(),
+            "expected an integer above 0 (1 processes one notification per transaction)",
+        )),
+        Some(n) => Ok(n),
+    }
 }
 
 impl Apps {
     /// Opens every application of `system` with `env` renamed after it.
     pub(crate) fn start(system: &System, env: &Env, factory: &AppFactory) -> Result<Self> {
         let mut apps = Vec::with_capacity(system.nodes.len());
-        for node in &system.nodes {
-            let application = factory(env.renamed(node.name))?;
+        let mut batches = Vec::with_capacity(system.nodes.len());
+        for (i, node) in system.nodes.iter().enumerate() {
+            let mut env = env.renamed(node.name);
+            let follows = system.edges.iter().any(|&(_, f)| f == i);
+            if follows && env.lookup("AGGREGATE_CACHE_MAXSIZE").is_none() {
+                env = env.with(
+                    "AGGREGATE_CACHE_MAXSIZE",
+                    DEFAULT_FOLLOWER_CACHE.to_string(),
+                );
+            }
+            let application = factory(env)?;
+            batches.push(processing_batch(application.env())?);
             apps.push((node.build)(application)?);
         }
         Ok(Self {
             names: system.nodes.iter().map(|n| n.name).collect(),
             apps,
             edges: system.edges.clone(),
+            batches,
         })
     }
 

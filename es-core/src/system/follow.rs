@@ -1,31 +1,13 @@
 //! Pulling and processing: the one place a follower turns upstream notifications into its own
 //! events and tracking.
 
-use crate::application::Pending;
+use crate::application::{Pending, UnitOfWork};
 use crate::{Error, NotificationQuery, Result, Tracking};
 
 use super::{NodeApp, Processing, Received};
 
 /// Notifications selected per pull.
 pub(crate) const PULL_BATCH: usize = 100;
-
-/// Processes one notification of `leader` by `follower`: the policy, then its collected
-/// aggregates and the tracking record in one transaction. A tracking conflict means another
-/// instance processed it already; the caller resumes from the tracking position.
-pub(crate) fn process_one(
-    follower: &dyn NodeApp,
-    leader_name: &str,
-    leader: &dyn NodeApp,
-    notification: &crate::Notification,
-) -> Result<()> {
-    process_with(
-        follower.application(),
-        &|received, processing| follower.process(received, processing),
-        leader_name,
-        leader.application().mapper(),
-        notification,
-    )
-}
 
 /// Runs process application `follower`'s policy on one notification of `leader` (whose states
 /// `leader_mapper` decodes) and records what it collects with the tracking record, in one
@@ -49,6 +31,150 @@ pub fn process_notification<F: super::ProcessApplication>(
         leader_mapper,
         notification,
     )
+}
+
+/// Processes consecutive `notifications` of `leader` by `follower` in one transaction (see
+/// [`process_notifications`]); calls `processed` once per notification processed.
+pub(crate) fn process_batch(
+    follower: &dyn NodeApp,
+    leader_name: &str,
+    leader: &dyn NodeApp,
+    notifications: &[crate::Notification],
+    processed: &mut dyn FnMut(),
+) -> Result<()> {
+    batch_with(
+        follower.application(),
+        &|received, processing| follower.process(received, processing),
+        leader_name,
+        leader.application().mapper(),
+        notifications,
+        processed,
+    )
+}
+
+/// Processes consecutive `notifications` of `leader` as a runner does with a backlog: the
+/// policy runs on each in order and everything it collects is recorded with one tracking
+/// record (the last notification's) in **one** transaction. While the batch runs, the
+/// follower's `get` on this thread returns the aggregates changed for earlier notifications of
+/// the batch, so the result equals [`process_notification`] on each in turn. On any error in
+/// the batch (a policy's, the recorder's), nothing of it is recorded and the notifications are
+/// processed one at a time instead, so the failing one is isolated and the ones before it are
+/// recorded, exactly as without batching. Policies run again then, so they must only decide
+/// from what they read and collect (as on every retry).
+///
+/// # Errors
+///
+/// As [`process_notification`], for the first notification that fails one at a time.
+pub fn process_notifications<F: super::ProcessApplication>(
+    follower: &F,
+    leader: &str,
+    leader_mapper: &crate::mapper::Mapper,
+    notifications: &[crate::Notification],
+) -> Result<()> {
+    batch_with(
+        follower.application(),
+        &|received, processing| Some(follower.policy(received, processing)),
+        leader,
+        leader_mapper,
+        notifications,
+        &mut || {},
+    )
+}
+
+fn batch_with(
+    follower: &crate::application::Application,
+    policy: &Policy<'_>,
+    leader_name: &str,
+    mapper: &crate::mapper::Mapper,
+    notifications: &[crate::Notification],
+    processed: &mut dyn FnMut(),
+) -> Result<()> {
+    let [first, .., last] = notifications else {
+        for n in notifications {
+            process_with(follower, policy, leader_name, mapper, n)?;
+            processed();
+        }
+        return Ok(());
+    };
+    match try_batch(follower, policy, leader_name, mapper, notifications) {
+        Ok(()) => {
+            tracing::debug!(
+                target: "eventsourcing::runner",
+                leader = leader_name,
+                follower = follower.name(),
+                first = first.id,
+                last = last.id,
+                "processed a batch"
+            );
+            notifications.iter().for_each(|_| processed());
+            return Ok(());
+        }
+        Err(e) if e.is_tracking_conflict() => return Err(e),
+        // Committed: its listeners (a single-threaded runner's followers) failed after.
+        Err(e @ Error::Recorded { .. }) => {
+            notifications.iter().for_each(|_| processed());
+            return Err(Error::Processing {
+                application: follower.name().to_owned(),
+                leader: leader_name.to_owned(),
+                notification_id: last.id,
+                source: Box::new(e),
+            });
+        }
+        Err(e) => tracing::debug!(
+            target: "eventsourcing::runner",
+            leader = leader_name,
+            follower = follower.name(),
+            first = first.id,
+            last = last.id,
+            error = %e.report(),
+            "a batch failed; processing its notifications one at a time"
+        ),
+    }
+    for n in notifications {
+        process_with(follower, policy, leader_name, mapper, n)?;
+        processed();
+    }
+    Ok(())
+}
+
+/// The batch in one transaction, or an error with nothing of it recorded (except
+/// [`Error::Recorded`]: committed, then a listener failed).
+fn try_batch(
+    follower: &crate::application::Application,
+    policy: &Policy<'_>,
+    leader_name: &str,
+    mapper: &crate::mapper::Mapper,
+    notifications: &[crate::Notification],
+) -> Result<()> {
+    let (Some(first), Some(last)) = (notifications.first(), notifications.last()) else {
+        return Ok(());
+    };
+    let unit = UnitOfWork::begin(follower);
+    let mut collected: Vec<Box<dyn Pending>> = Vec::new();
+    for notification in notifications {
+        let received = Received {
+            leader: leader_name,
+            notification,
+            mapper,
+        };
+        let mut processing = Processing::new(Tracking::new(leader_name, notification.id));
+        match policy(&received, &mut processing) {
+            None => return Ok(()),
+            Some(result) => result?,
+        }
+        for aggregate in &processing.collected {
+            unit.changed(&**aggregate);
+        }
+        collected.append(&mut processing.collected);
+    }
+    drop(unit);
+    let mut refs: Vec<&mut dyn Pending> = collected
+        .iter_mut()
+        .map(|b| &mut **b as &mut dyn Pending)
+        .collect();
+    // Covering the whole batch: an instance that tracked any of it already makes this conflict.
+    let tracking = Tracking::batch(leader_name, first.id, last.id);
+    follower.record(&mut refs, Some(&tracking)).map(drop)
 }
 
 type Policy<'a> = dyn Fn(&Received<'_>, &mut Processing) -> Option<Result<()>> + 'a;
@@ -97,12 +223,13 @@ fn process_with(
     }
 }
 
-/// Processes every notification of `leader` after `follower`'s tracking position, in order,
-/// calling `processed` after each.
+/// Processes every notification of `leader` after `follower`'s tracking position, in order
+/// and in batches of up to `batch`, calling `processed` after each notification.
 pub(crate) fn pull_and_process(
     follower: &dyn NodeApp,
     leader_name: &str,
     leader: &dyn NodeApp,
+    batch: usize,
     processed: &mut dyn FnMut(),
 ) -> Result<()> {
     let mut position = follower
@@ -110,7 +237,7 @@ pub(crate) fn pull_and_process(
         .recorder()
         .max_tracking_id(leader_name)?;
     loop {
-        let mut query = NotificationQuery::new(PULL_BATCH);
+        let mut query = NotificationQuery::new(PULL_BATCH.max(batch));
         if let Some(p) = position {
             query = query.after(p);
         }
@@ -121,12 +248,9 @@ pub(crate) fn pull_and_process(
         if page.is_empty() {
             return Ok(());
         }
-        for n in &page {
-            match process_one(follower, leader_name, leader, n) {
-                Ok(()) => {
-                    position = Some(n.id);
-                    processed();
-                }
+        for chunk in page.chunks(batch.max(1)) {
+            match process_batch(follower, leader_name, leader, chunk, processed) {
+                Ok(()) => position = chunk.last().map(|n| n.id),
                 Err(e) if e.is_tracking_conflict() => {
                     position = follower
                         .application()

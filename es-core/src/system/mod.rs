@@ -22,7 +22,8 @@ use crate::domain::{Aggregate, Event, Root};
 use crate::mapper::Mapper;
 use crate::{Env, Notification, Result, Tracking};
 
-pub use follow::process_notification;
+pub use apps::{DEFAULT_FOLLOWER_CACHE, DEFAULT_PROCESSING_BATCH};
+pub use follow::{process_notification, process_notifications};
 pub use graph::{System, SystemBuilder};
 pub use health::{EdgeHealth, EdgeState};
 pub use multi::MultiThreadedRunner;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::{Env, Error, NotificationId, Result, StopHandle};
 
 use super::apps::Apps;
-use super::follow::process_one;
+use super::follow::process_batch;
 use super::health::{EdgeHealth, Edges, is_transient};
 use super::{App, AppFactory, System};
 use crate::sync::lock;
@@ -109,14 +109,14 @@ impl Shared {
         if self.stopping.load(Ordering::SeqCst) {
             subscription.stop();
         }
-        for item in subscription.by_ref() {
-            let notification = item?;
+        let batch = self.apps.batches[f];
+        while let Some(item) = subscription.next() {
+            let mut notifications = vec![item?];
+            notifications.extend(subscription.take_buffered(batch.saturating_sub(1)));
             let _guard = lock(&self.processing[f]);
-            match process_one(follower, leader_name, leader, &notification) {
-                Ok(()) => {
-                    self.edges.processed(edge);
-                    *failures = 0;
-                }
+            let processed = &mut || self.edges.processed(edge);
+            match process_batch(follower, leader_name, leader, &notifications, processed) {
+                Ok(()) => *failures = 0,
                 Err(e) if e.is_tracking_conflict() => return Ok(()),
                 Err(e) => return Err(e),
             }

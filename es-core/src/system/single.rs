@@ -52,6 +52,7 @@ impl Core {
                     self.apps.apps[f].as_ref(),
                     self.apps.names[next],
                     self.apps.apps[next].as_ref(),
+                    self.apps.batches[f],
                     &mut || self.edges.processed(edge),
                 );
                 match result {

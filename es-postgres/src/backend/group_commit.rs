@@ -30,8 +30,8 @@ impl PostgresBackend {
         let mut results: Vec<Option<Result<Vec<NotificationId>>>> = Vec::with_capacity(group.len());
         let (mut ids, mut versions, mut topics, mut states) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let (mut ends, mut t_apps, mut t_ids, mut callers) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut ends, mut t_apps, mut t_ids, mut t_firsts, mut callers) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (i, slot) in group.iter().enumerate() {
             let converted: Result<Vec<i64>> = slot
                 .events
@@ -41,7 +41,12 @@ impl PostgresBackend {
             let t_id = slot
                 .tracking
                 .as_ref()
-                .map(|t| to_i64(t.notification_id, "notification_id"))
+                .map(|t| {
+                    Ok((
+                        to_i64(t.notification_id, "notification_id")?,
+                        to_i64(t.first_notification_id, "first_notification_id")?,
+                    ))
+                })
                 .transpose();
             match (converted, t_id) {
                 (Ok(v), Ok(t_id)) => {
@@ -55,13 +60,14 @@ impl PostgresBackend {
                     }
                     ends.push(i32::try_from(ids.len()).unwrap_or(i32::MAX));
                     t_apps.push(slot.tracking.as_ref().map(|t| t.application_name.as_str()));
-                    t_ids.push(t_id);
+                    t_ids.push(t_id.map(|(id, _)| id));
+                    t_firsts.push(t_id.map(|(_, first)| first));
                 }
                 (Err(e), _) | (_, Err(e)) => results.push(Some(Err(e))),
             }
         }
         if !callers.is_empty() {
-            let params: [(&(dyn ToSql + Sync), Type); 7] = [
+            let params: [(&(dyn ToSql + Sync), Type); 8] = [
                 (&ids, Type::UUID_ARRAY),
                 (&versions, Type::INT8_ARRAY),
                 (&topics, Type::TEXT_ARRAY),
@@ -69,6 +75,7 @@ impl PostgresBackend {
                 (&ends, Type::INT4_ARRAY),
                 (&t_apps, Type::TEXT_ARRAY),
                 (&t_ids, Type::INT8_ARRAY),
+                (&t_firsts, Type::INT8_ARRAY),
             ];
             match self.attempt(Call::Write, |c| c.query(&log.insert_many, &params)) {
                 Err(failed) => {

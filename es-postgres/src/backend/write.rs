@@ -44,13 +44,17 @@ impl PostgresBackend {
         let t_id = tracking
             .map(|t| to_i64(t.notification_id, "notification_id"))
             .transpose()?;
-        let params: [(&(dyn ToSql + Sync), Type); 6] = [
+        let t_first = tracking
+            .map(|t| to_i64(t.first_notification_id, "first_notification_id"))
+            .transpose()?;
+        let params: [(&(dyn ToSql + Sync), Type); 7] = [
             (&ids, Type::UUID_ARRAY),
             (&versions, Type::INT8_ARRAY),
             (&topics, Type::TEXT_ARRAY),
             (&states, Type::BYTEA_ARRAY),
             (&t_app, Type::TEXT),
             (&t_id, Type::INT8),
+            (&t_first, Type::INT8),
         ];
         let rows = self
             .attempt(Call::Write, |c| c.query(&sql.insert, &params))
@@ -79,8 +83,12 @@ impl PostgresBackend {
     /// acknowledgement is settled.
     pub(super) fn write_tracking(&self, t: &Tracking) -> Result<()> {
         let id = to_i64(t.notification_id, "notification_id")?;
-        let params: [(&(dyn ToSql + Sync), Type); 2] =
-            [(&t.application_name, Type::TEXT), (&id, Type::INT8)];
+        let first = to_i64(t.first_notification_id, "first_notification_id")?;
+        let params: [(&(dyn ToSql + Sync), Type); 3] = [
+            (&t.application_name, Type::TEXT),
+            (&id, Type::INT8),
+            (&first, Type::INT8),
+        ];
         let rows = match self.attempt(Call::Write, |c| c.query(&self.sql.tracking.upsert, &params))
         {
             Ok(rows) => rows,

@@ -2,7 +2,7 @@
 -- tracking and events in its own subtransaction, so one caller's conflict fails only that
 -- caller. `ends[c]` is the last position of caller c's events in the arrays.
 CREATE OR REPLACE FUNCTION {function}(ids uuid[], versions bigint[], topics text[],
-  states bytea[], ends int[], t_apps text[], t_ids bigint[])
+  states bytea[], ends int[], t_apps text[], t_ids bigint[], t_firsts bigint[])
 RETURNS TABLE(r_caller int, r_id bigint, r_failure text)
 LANGUAGE plpgsql AS $fn$
 DECLARE c int; s int := 1;
@@ -15,7 +15,7 @@ BEGIN
       IF t_apps[c] IS NOT NULL THEN
         INSERT INTO {tracking} AS t (application_name, notification_id) VALUES (t_apps[c], t_ids[c])
           ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id
-          WHERE t.notification_id < excluded.notification_id;
+          WHERE t.notification_id < t_firsts[c];
         IF NOT FOUND THEN
           RAISE EXCEPTION 'tracking conflict' USING ERRCODE = '{tracking_conflict}';
         END IF;

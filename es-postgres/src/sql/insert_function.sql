@@ -1,8 +1,9 @@
 -- One caller's insert in one statement: the lock that makes id order equal commit order (first,
 -- as in the group insert: one lock order on every path, so no deadlock), the NOTIFY, the
--- tracking upsert (strictly increasing, else {tracking_conflict}), then the events.
+-- tracking upsert (only when the stored position is below the record's first notification,
+-- else {tracking_conflict}), then the events.
 CREATE OR REPLACE FUNCTION {function}(ids uuid[], versions bigint[], topics text[],
-  states bytea[], t_app text, t_id bigint) RETURNS SETOF bigint
+  states bytea[], t_app text, t_id bigint, t_first bigint) RETURNS SETOF bigint
 LANGUAGE plpgsql AS $fn$
 BEGIN
   IF cardinality(ids) > 0 THEN
@@ -11,7 +12,7 @@ BEGIN
   IF t_app IS NOT NULL THEN
     INSERT INTO {tracking} AS t (application_name, notification_id) VALUES (t_app, t_id)
       ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id
-      WHERE t.notification_id < excluded.notification_id;
+      WHERE t.notification_id < t_first;
     IF NOT FOUND THEN
       RAISE EXCEPTION 'tracking conflict' USING ERRCODE = '{tracking_conflict}';
     END IF;

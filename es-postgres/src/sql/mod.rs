@@ -201,7 +201,7 @@ impl EventsSql {
             "0::bigint"
         };
         Self {
-            insert: format!("SELECT * FROM {function}($1, $2, $3, $4, $5, $6)"),
+            insert: format!("SELECT * FROM {function}($1, $2, $3, $4, $5, $6, $7)"),
             select_asc: format!("{select} ASC LIMIT $4"),
             select_desc: format!("{select} DESC LIMIT $4"),
             find: format!(
@@ -221,7 +221,7 @@ impl LogSql {
         );
         Self {
             insert_many: format!(
-                "SELECT r_caller, r_id, r_failure FROM {group}($1, $2, $3, $4, $5, $6, $7)"
+                "SELECT r_caller, r_id, r_failure FROM {group}($1, $2, $3, $4, $5, $6, $7, $8)"
             ),
             select_notifications: format!("{notifications} ORDER BY notification_id LIMIT $3"),
             select_notifications_topics: format!(
@@ -239,7 +239,7 @@ impl TrackingSql {
             upsert: format!(
                 "INSERT INTO {t} AS t (application_name, notification_id) VALUES ($1, $2) \
                  ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id \
-                 WHERE t.notification_id < excluded.notification_id RETURNING notification_id"
+                 WHERE t.notification_id < $3 RETURNING notification_id"
             ),
             max: format!("SELECT notification_id FROM {t} WHERE application_name = $1"),
         }

@@ -46,6 +46,8 @@ pub(crate) enum Flaw {
     StrictHasTracking,
     /// Records events with any tracking record, increasing or not.
     NoTrackingCheck,
+    /// Checks only the last notification of a batch's tracking record, not its first.
+    LastOfBatch,
 }
 
 /// The topic of [`Flaw::Gappy`]'s hidden events.
@@ -153,6 +155,10 @@ impl ApplicationRecorder for Broken {
 
 impl TrackingRecorder for Broken {
     fn insert_tracking(&self, tracking: &Tracking) -> Result<()> {
+        if let Flaw::LastOfBatch = self.flaw {
+            let last = Tracking::new(&tracking.application_name, tracking.notification_id);
+            return self.inner.insert_tracking(&last);
+        }
         if let Flaw::LaxTracking = self.flaw {
             let mut lax = self.lax.lock().unwrap();
             let name = &tracking.application_name;
@@ -208,6 +214,10 @@ impl ProcessRecorder for Broken {
     ) -> Result<Vec<NotificationId>> {
         match self.flaw {
             Flaw::ForgetsTracking => self.inner.insert_events(events),
+            Flaw::LastOfBatch => self.inner.insert_events_with_tracking(
+                events,
+                &Tracking::new(&tracking.application_name, tracking.notification_id),
+            ),
             Flaw::LeakyProcess => {
                 let ids = self.inner.insert_events(events)?;
                 self.inner.insert_tracking(tracking)?;

@@ -16,8 +16,8 @@ use es_core::{Env, ProcessRecorder, Recorders};
 use es_popo::{PopoAggregateRecorder, PopoProcessRecorder};
 use es_testkit::apps::Open;
 use es_testkit::{
-    aggregate, application, apps, concurrent, ordering, process, subscriptions, support, systems,
-    tracking,
+    aggregate, application, apps, batching, concurrent, ordering, process, subscriptions, support,
+    systems, tracking,
 };
 
 use flaws::{Broken, Flaw};
@@ -211,6 +211,18 @@ fn lower_tracking_ids_are_caught() {
 }
 
 #[test]
+fn a_batch_checked_by_its_last_notification_only_is_caught() {
+    let make = broken(Flaw::LastOfBatch);
+    caught(
+        "process::batch_tracking_covers_its_first_notification / LastOfBatch",
+        || process::batch_tracking_covers_its_first_notification(&make),
+    );
+    caught("process::model_based / LastOfBatch", || {
+        process::model_based(&make)
+    });
+}
+
+#[test]
 fn a_wait_that_does_not_wait_is_caught() {
     caught("tracking::wait / ImpatientWait", || {
         tracking::wait(&broken(Flaw::ImpatientWait))
@@ -328,7 +340,12 @@ fn broken_recorders_fail_the_application_suite() {
 
 #[test]
 fn broken_recorders_fail_the_system_suite() {
-    let cases: [(&str, Flaw, Suite); 4] = [
+    let cases: [(&str, Flaw, Suite); 5] = [
+        (
+            "batched_processing_equals_one_at_a_time",
+            Flaw::ForgetsTracking,
+            batching::batched_processing_equals_one_at_a_time,
+        ),
         (
             "the_tutorial_on_both_runners",
             Flaw::DeafSubscription,
