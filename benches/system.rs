@@ -129,7 +129,7 @@ fn system_burst(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(4))
         .sample_size(10);
     for (name, env) in envs() {
-        for batch in ["1", "100"] {
+        for batch in ["1", "500"] {
             let env = env.clone().with("COUNTERS_PROCESSING_BATCH", batch);
             let multi = MultiThreadedRunner::with_env(tutorial::system().unwrap(), env);
             multi.start().unwrap();

@@ -12,6 +12,7 @@
 
 mod followers;
 mod followers_worker;
+mod race;
 mod writers;
 mod writers_worker;
 
@@ -40,6 +41,12 @@ fn f1_child() {
 #[test]
 fn f2_kill_process_application() {
     followers::test();
+}
+
+/// F2b: as F2, with the follower processing batches: kills and aborts mid-batch.
+#[test]
+fn f2b_kill_followers_mid_batch() {
+    followers::test_batched();
 }
 
 /// The worker of F2; a no-op unless started by it.

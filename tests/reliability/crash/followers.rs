@@ -46,14 +46,25 @@ enum Mode {
 
 /// The backend: the variables of its applications, and on PostgreSQL an admin connection to
 /// see the workers' sessions.
-struct Backend {
-    label: &'static str,
-    vars: Vec<(String, String)>,
-    admin: Option<postgres::Client>,
+pub(super) struct Backend {
+    pub(super) label: &'static str,
+    pub(super) vars: Vec<(String, String)>,
+    pub(super) admin: Option<postgres::Client>,
+    /// The follower's `PROCESSING_BATCH`: 1 checks every step exactly.
+    pub(super) batch: u64,
+    pub(super) postgres: Option<PostgresConfig>,
 }
 
 impl Backend {
-    fn open(&self, name: &str) -> Application {
+    fn config(&self) -> PostgresConfig {
+        self.postgres.clone().unwrap()
+    }
+
+    fn schema(&self) -> String {
+        self.config().schema
+    }
+
+    pub(super) fn open(&self, name: &str) -> Application {
         ApplicationBuilder::new(name)
             .without_process_env()
             .vars(self.vars.iter().cloned())
@@ -63,7 +74,7 @@ impl Backend {
 
     /// On PostgreSQL, waits until the workers tagged `tag` have no session left: a killed
     /// worker's last statement may still run, and commit, on the server.
-    fn settle(&mut self, tag: &str) {
+    pub(super) fn settle(&mut self, tag: &str) {
         if let Some(admin) = &mut self.admin {
             let (left, waited) = super::sessions_left(admin, &format!("{tag}_%"));
             assert_eq!(left, 0, "{}: sessions left after {waited:?}", self.label);
@@ -75,14 +86,52 @@ pub(super) fn test() {
     let (n, crashes) = if crate::full() { (2000, 30) } else { (300, 6) };
     let mut rng = Rng::seeded("F2");
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("f2.db").to_string_lossy().into_owned();
-    let mut sqlite = Backend {
-        label: "sqlite",
+    let mut sqlite = sqlite_backend(&dir, "sqlite", 1, n);
+    run(&mut sqlite, n, crashes, &mut rng);
+    if let Some(mut pg) = postgres_backend("f2", "postgres", 1, n) {
+        run(&mut pg, n, crashes, &mut rng);
+        drop_postgres_schema(&pg.config(), &pg.schema()).unwrap();
+    }
+    if let Some(config) = super::postgres("f2r") {
+        super::race::race(&config, (n / 4).max(200), (crashes / 3).max(4), &mut rng);
+    }
+}
+
+/// F2b: as F2, with the follower processing batches of up to [`BATCH`] notifications in one
+/// transaction each, so that kills and aborts land in the middle of batches.
+pub(super) fn test_batched() {
+    let (n, crashes) = if crate::full() { (2000, 30) } else { (600, 6) };
+    let mut rng = Rng::seeded("F2b");
+    let dir = tempfile::tempdir().unwrap();
+    let mut sqlite = sqlite_backend(&dir, "sqlite batched", BATCH, n);
+    run(&mut sqlite, n, crashes, &mut rng);
+    if let Some(mut pg) = postgres_backend("f2b", "postgres batched", BATCH, n) {
+        run(&mut pg, n, crashes, &mut rng);
+        drop_postgres_schema(&pg.config(), &pg.schema()).unwrap();
+    }
+}
+
+/// The batch size of F2b.
+const BATCH: u64 = 50;
+
+/// A SQLite file in `dir` with `n` upstream events, the downstream tables and the slow
+/// trigger; its follower processes up to `batch` notifications per transaction.
+fn sqlite_backend(dir: &tempfile::TempDir, label: &'static str, batch: u64, n: usize) -> Backend {
+    let db = dir
+        .path()
+        .join(format!("f2-{batch}.db"))
+        .to_string_lossy()
+        .into_owned();
+    let sqlite = Backend {
+        label,
         vars: vec![
             ("PERSISTENCE_MODULE".into(), "sqlite".into()),
             ("SQLITE_DBNAME".into(), db.clone()),
+            ("PROCESSING_BATCH".into(), batch.to_string()),
         ],
         admin: None,
+        batch,
+        postgres: None,
     };
     prefill(&sqlite, n);
     rusqlite::Connection::open(&db)
@@ -96,117 +145,38 @@ pub(super) fn test() {
             if crate::full() { 1500 } else { 1000 }
         ))
         .unwrap();
-    run(&mut sqlite, n, crashes, &mut rng);
-    if let Some(config) = super::postgres("f2") {
-        let mut pg = Backend {
-            label: "postgres",
-            vars: super::postgres_vars(&config.schema),
-            admin: Some(crate::common::admin(&config)),
-        };
-        prefill(&pg, n);
-        let s = &config.schema;
-        pg.admin
-            .as_mut()
-            .unwrap()
-            .batch_execute(&format!(
-                "CREATE FUNCTION \"{s}\".f2_slow() RETURNS trigger LANGUAGE plpgsql AS $$
-                   BEGIN IF random() < 0.1 THEN PERFORM pg_sleep(0.05); END IF; RETURN NEW; END $$;
-                 CREATE TRIGGER f2_slow AFTER INSERT ON \"{s}\".downstream_events
-                   FOR EACH ROW EXECUTE FUNCTION \"{s}\".f2_slow();"
-            ))
-            .unwrap();
-        run(&mut pg, n, crashes, &mut rng);
-        drop_postgres_schema(&config, &config.schema).unwrap();
-    }
-    if let Some(config) = super::postgres("f2r") {
-        race(&config, (n / 4).max(200), (crashes / 3).max(4), &mut rng);
-    }
+    sqlite
 }
 
-/// The race: on PostgreSQL, each killed worker is replaced at once, while the server may still
-/// be committing its last record (one downstream insert in three sleeps 50 ms in the
-/// transaction). The new worker reads a tracking position that may be stale, processes the
-/// same upstream event again, and its record must fail as a tracking conflict (it waits for the
-/// table lock the dead session holds), never store a second downstream event.
-fn race(config: &PostgresConfig, n: usize, kills: usize, rng: &mut Rng) {
-    let started = Instant::now();
+/// As [`sqlite_backend`], in a new PostgreSQL schema named after `prefix`, when configured.
+fn postgres_backend(prefix: &str, label: &'static str, batch: u64, n: usize) -> Option<Backend> {
+    let config = super::postgres(prefix)?;
+    let mut vars = super::postgres_vars(&config.schema);
+    vars.push(("PROCESSING_BATCH".into(), batch.to_string()));
     let mut pg = Backend {
-        label: "postgres race",
-        vars: super::postgres_vars(&config.schema),
-        admin: Some(crate::common::admin(config)),
+        label,
+        vars,
+        admin: Some(crate::common::admin(&config)),
+        batch,
+        postgres: Some(config),
     };
     prefill(&pg, n);
-    let s = &config.schema;
-    let mut admin = crate::common::admin(config);
-    admin
+    let s = pg.schema();
+    pg.admin
+        .as_mut()
+        .unwrap()
         .batch_execute(&format!(
             "CREATE FUNCTION \"{s}\".f2_slow() RETURNS trigger LANGUAGE plpgsql AS $$
-               BEGIN IF random() < 0.3 THEN PERFORM pg_sleep(0.05); END IF; RETURN NEW; END $$;
+               BEGIN IF random() < 0.1 THEN PERFORM pg_sleep(0.05); END IF; RETURN NEW; END $$;
              CREATE TRIGGER f2_slow AFTER INSERT ON \"{s}\".downstream_events
                FOR EACH ROW EXECUTE FUNCTION \"{s}\".f2_slow();"
         ))
         .unwrap();
-    let upstream = pg.open(Upstream::NAME);
-    let downstream = pg.open(Downstream::NAME);
-    let up: Vec<u64> = es_testkit::support::read_all_after(upstream.recorder().as_ref(), None)
-        .iter()
-        .map(|n| n.id)
-        .collect();
-    let last = *up.last().unwrap();
-    let vars: Vec<String> = pg.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let tag = format!("f2r_{}", &Uuid::new_v4().simple().to_string()[..8]);
-    // A replacement overlaps a dying session only when the server has not yet noticed the kill:
-    // a matter of timing. While none has, up to `EXTRA` more workers are killed, so that the
-    // check below cannot fail by bad luck with a handful of kills.
-    const EXTRA: usize = 40;
-    let (mut overlapped, mut i, mut killed) = (0, 0, 0);
-    loop {
-        i += 1;
-        assert!(i <= killed + 3, "race: not caught up after {i} workers");
-        let env = vec![
-            (CHILD, vars.join("\n")),
-            (LAST, last.to_string()),
-            (RUNNER, ["multi", "single"][i % 2].to_owned()),
-            (SESSION, format!("{tag}_{i}")),
-        ];
-        if i > 1 {
-            // Is the previous worker's session still on the server as this one starts?
-            let left = super::sessions_now(&mut admin, &format!("{tag}_{}", i - 1));
-            overlapped += u64::from(left > 0);
-        }
-        let mut worker = Worker::spawn("crash::f2_child", &env);
-        if killed < kills || (overlapped == 0 && killed < kills + EXTRA) {
-            killed += 1;
-            worker.wait_for(
-                "POLICY",
-                usize::try_from(rng.between(3, 30)).unwrap(),
-                rng.millis(50, 400),
-            );
-            worker.kill_after(rng.millis(0, 20));
-        } else {
-            let status = worker.wait(Duration::from_secs(120));
-            if worker.lines().iter().any(|l| l == "CAUGHT_UP") {
-                assert!(status.success(), "race: {status}");
-                break;
-            }
-        }
-    }
-    pg.settle(&tag);
-    eprintln!(
-        "F2 race: {killed} workers killed and replaced at once, {overlapped} of the replacements \
-         started while the killed worker's session was still on the server"
-    );
-    check("postgres race", &downstream, &up, started);
-    assert!(
-        overlapped > 0,
-        "race: no replacement overlapped a dying session"
-    );
-    drop((upstream, downstream, pg));
-    drop_postgres_schema(config, &config.schema).unwrap();
+    Some(pg)
 }
 
 /// Writes `n` upstream events (100 per save) and creates the downstream tables.
-fn prefill(backend: &Backend, n: usize) {
+pub(super) fn prefill(backend: &Backend, n: usize) {
     let upstream = backend.open(Upstream::NAME);
     for _ in 0..n / 100 {
         let mut dog = new_dog("upstream");
@@ -258,7 +228,11 @@ fn run(backend: &mut Backend, n: usize, crashes: usize, rng: &mut Rng) {
         // Every mode meets both runners.
         let runner = ["multi", "single"][((i - 1) / 4 + (i - 1)) % 2];
         let before = processed();
-        let k = rng.between(1, kmax);
+        // Commits come one per batch: count them in batches, so the abort comes before the end.
+        let k = match mode {
+            Mode::Commit => rng.between(1, (kmax / backend.batch).max(1)),
+            _ => rng.between(1, kmax),
+        };
         let mut env = vec![
             (CHILD, vars.join("\n")),
             (LAST, last.to_string()),
@@ -299,11 +273,13 @@ fn run(backend: &mut Backend, n: usize, crashes: usize, rng: &mut Rng) {
             *counts.entry(Mode::Clean).or_default() += 1;
             break;
         }
+        let batch = backend.batch;
         match mode {
             Mode::Kill => {
                 assert_eq!(status.signal(), Some(9), "{label}: worker {i}: {status}");
+                // At most one batch in flight: its policy calls are not recorded.
                 assert!(
-                    progress + 1 >= policies && progress <= policies,
+                    progress + batch >= policies && progress <= policies,
                     "{label}: worker {i}: {policies} policy calls, {progress} records"
                 );
                 in_flight += u64::from(at_kill < policies);
@@ -312,11 +288,27 @@ fn run(backend: &mut Backend, n: usize, crashes: usize, rng: &mut Rng) {
             Mode::Policy | Mode::Commit => {
                 assert_eq!(status.signal(), Some(6), "{label}: worker {i}: {status}");
                 let expected = if mode == Mode::Policy { k - 1 } else { k };
-                assert_eq!(
-                    (policies, progress),
-                    (expected, expected),
-                    "{label}: worker {i} aborted at {mode:?} {k}: (policy calls, records)"
-                );
+                if batch == 1 {
+                    assert_eq!(
+                        (policies, progress),
+                        (expected, expected),
+                        "{label}: worker {i} aborted at {mode:?} {k}: (policy calls, records)"
+                    );
+                } else if mode == Mode::Policy {
+                    // The batches committed before the K-th policy call, none of its own.
+                    assert!(
+                        policies == k - 1 && progress <= policies && progress + batch >= k,
+                        "{label}: worker {i} aborted at policy {k}: {policies} policy calls, \
+                         {progress} records"
+                    );
+                } else {
+                    // K commits, each of one batch of at least one notification.
+                    assert!(
+                        progress >= k && progress <= policies,
+                        "{label}: worker {i} aborted at commit {k}: {policies} policy calls, \
+                         {progress} records"
+                    );
+                }
             }
             Mode::Clean => panic!("{label}: worker {i} did not catch up: {status}"),
         }
@@ -339,7 +331,7 @@ fn run(backend: &mut Backend, n: usize, crashes: usize, rng: &mut Rng) {
 }
 
 /// Downstream events map one-to-one to upstream ids, and tracking is at the last one.
-fn check(label: &str, downstream: &Application, up: &[u64], started: Instant) {
+pub(super) fn check(label: &str, downstream: &Application, up: &[u64], started: Instant) {
     let effects = es_testkit::support::read_all_after(downstream.recorder().as_ref(), None);
     let mut by_cause: HashMap<u64, u64> = HashMap::new();
     for e in &effects {
