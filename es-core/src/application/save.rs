@@ -78,12 +78,13 @@ impl Application {
             snapshots: Vec::new(),
             cached: Vec::new(),
         };
-        for a in aggregates {
+        let aggregates: Vec<&dyn Pending> = aggregates.into_iter().collect();
+        for a in &aggregates {
             let stored = a.stored_events(self.mapper())?;
             let saved = u64::try_from(stored.len()).unwrap_or(u64::MAX);
             prepared.events.extend(stored);
             prepared.aggregates += 1;
-            let (id, version) = a.position();
+            let (_, version) = a.position();
             let due = self
                 .intervals
                 .get(a.type_name())
@@ -91,8 +92,15 @@ impl Application {
             if due && self.recorders.snapshots.is_some() {
                 prepared.snapshots.push(a.snapshot(self.mapper())?);
             }
-            if self.cache.is_some() {
-                prepared.cached.push((id, version, a.cache_copy()));
+        }
+        if self.cache.is_some() {
+            // A follower's batch collects one aggregate many times: cache its last copy only.
+            let mut seen = std::collections::HashSet::with_capacity(aggregates.len());
+            for a in aggregates.iter().rev() {
+                let (id, version) = a.position();
+                if seen.insert(id) {
+                    prepared.cached.push((id, version, a.cache_copy()));
+                }
             }
         }
         Ok(prepared)
