@@ -27,18 +27,6 @@ use tutorial::{Counters, Dog, DogEvent, DogSchool};
 
 const LOG: usize = 100_000;
 const ONE_AT_A_TIME: usize = 5_000;
-const TRICKS: [&str; 10] = [
-    "sit",
-    "stay",
-    "roll over",
-    "fetch",
-    "play dead",
-    "beg",
-    "heel",
-    "spin",
-    "jump",
-    "speak",
-];
 
 /// The variables of a backend; `fresh` gives the follower new tables each time.
 struct Backend {
@@ -92,7 +80,7 @@ fn hundred(app: &Application, i: usize) {
     });
     for k in 0..99 {
         dog.trigger(DogEvent::TrickAdded {
-            trick: TRICKS[(i + k) % TRICKS.len()].into(),
+            trick: support::TRICKS[(i + k) % support::TRICKS.len()].into(),
         });
     }
     let mut all: [&mut dyn Pending; 1] = [&mut dog];

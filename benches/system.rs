@@ -17,19 +17,6 @@ use eventsourcing::system::{App, MultiThreadedRunner, SingleThreadedRunner};
 use eventsourcing::{Env, Uuid};
 use tutorial::{Counters, Dog, DogEvent, DogSchool};
 
-const TRICKS: [&str; 10] = [
-    "sit",
-    "stay",
-    "roll over",
-    "fetch",
-    "play dead",
-    "beg",
-    "heel",
-    "spin",
-    "jump",
-    "speak",
-];
-
 fn envs() -> Vec<(&'static str, Env)> {
     let cache = [("AGGREGATE_CACHE_MAXSIZE", "10000")];
     let mut out = vec![("popo", Env::new("").with_all(cache))];
@@ -70,7 +57,7 @@ fn pair(school: &DogSchool, i: usize) -> u64 {
     let id = school.register_dog("Fido").unwrap();
     let mut dog: Root<Dog> = app.get(id).unwrap();
     dog.trigger(DogEvent::TrickAdded {
-        trick: TRICKS[i % TRICKS.len()].into(),
+        trick: support::TRICKS[i % support::TRICKS.len()].into(),
     });
     let recordings = app.save(&mut dog).unwrap();
     recordings[0].notification_id

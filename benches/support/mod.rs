@@ -8,6 +8,20 @@ use eventsourcing::postgres::{PostgresConfig, PostgresProcessRecorder};
 use eventsourcing::sqlite::{SqliteConfig, SqliteProcessRecorder};
 use eventsourcing::{Env, Uuid};
 
+/// The tricks the system benches add, in turn.
+pub const TRICKS: [&str; 10] = [
+    "sit",
+    "stay",
+    "roll over",
+    "fetch",
+    "play dead",
+    "beg",
+    "heel",
+    "spin",
+    "jump",
+    "speak",
+];
+
 /// A state of about 150 bytes, like a small JSON event.
 pub fn state() -> Vec<u8> {
     let mut s = br#"{"name":"Fido","trick":"roll over","at":"2026-11-26T14:00:00.000000+00:00","by":"trainer"}"#.to_vec();

@@ -94,9 +94,7 @@ impl<A: Aggregate> Pending for Root<A> {
     }
 
     fn cache_copy(&self) -> Box<dyn Any + Send + Sync> {
-        let mut copy = self.clone();
-        copy.collect_events();
-        Box::new(copy)
+        Box::new(self.saved_copy())
     }
 }
 

@@ -235,6 +235,19 @@ impl<A: Aggregate> Root<A> {
         self.modified_on = envelope.timestamp;
     }
 
+    /// A copy of the aggregate as it is after its pending events, without them: what a cache
+    /// keeps (cheaper than a clone, which copies the pending events too).
+    pub fn saved_copy(&self) -> Self {
+        Self {
+            state: self.state.clone(),
+            id: self.id,
+            version: self.version,
+            created_on: self.created_on,
+            modified_on: self.modified_on,
+            pending: Vec::new(),
+        }
+    }
+
     /// Takes the pending events, leaving none.
     pub fn collect_events(&mut self) -> Vec<Envelope<A::Event>> {
         std::mem::take(&mut self.pending)

@@ -150,14 +150,17 @@ fn try_batch(
         return Ok(());
     };
     let unit = UnitOfWork::begin(follower);
-    let mut collected: Vec<Box<dyn Pending>> = Vec::new();
+    let mut collected: Vec<Box<dyn Pending>> = Vec::with_capacity(notifications.len());
+    // One `Processing` for the batch, its tracking set to each notification in turn.
+    let mut processing = Processing::new(Tracking::new(leader_name, first.id));
     for notification in notifications {
         let received = Received {
             leader: leader_name,
             notification,
             mapper,
         };
-        let mut processing = Processing::new(Tracking::new(leader_name, notification.id));
+        processing.tracking.notification_id = notification.id;
+        processing.tracking.first_notification_id = notification.id;
         match policy(&received, &mut processing) {
             None => return Ok(()),
             Some(result) => result?,
