@@ -54,7 +54,8 @@ pub(crate) fn process_batch(
 
 /// Processes consecutive `notifications` of `leader` as a runner does with a backlog: the
 /// policy runs on each in order and everything it collects is recorded with one tracking
-/// record (the last notification's) in **one** transaction. While the batch runs, the
+/// record covering them all (`Tracking::batch`: refused if any of them is tracked already) in
+/// **one** transaction. While the batch runs, the
 /// follower's `get` on this thread returns the aggregates changed for earlier notifications of
 /// the batch, so the result equals [`process_notification`] on each in turn. On any error in
 /// the batch (a policy's, the recorder's), nothing of it is recorded and the notifications are
