@@ -161,18 +161,22 @@ fn postgres_backend(prefix: &str, label: &'static str, batch: u64, n: usize) -> 
         postgres: Some(config),
     };
     prefill(&pg, n);
-    let s = pg.schema();
-    pg.admin
-        .as_mut()
-        .unwrap()
+    let schema = pg.schema();
+    slow_inserts(pg.admin.as_mut().unwrap(), &schema, 0.1);
+    Some(pg)
+}
+
+/// On PostgreSQL, makes a share `p` of downstream inserts in `schema` sleep 50 ms inside their
+/// transaction, so that kills land between an insert and its commit.
+pub(super) fn slow_inserts(admin: &mut postgres::Client, schema: &str, p: f64) {
+    admin
         .batch_execute(&format!(
-            "CREATE FUNCTION \"{s}\".f2_slow() RETURNS trigger LANGUAGE plpgsql AS $$
-               BEGIN IF random() < 0.1 THEN PERFORM pg_sleep(0.05); END IF; RETURN NEW; END $$;
-             CREATE TRIGGER f2_slow AFTER INSERT ON \"{s}\".downstream_events
-               FOR EACH ROW EXECUTE FUNCTION \"{s}\".f2_slow();"
+            "CREATE FUNCTION \"{schema}\".f2_slow() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN IF random() < {p} THEN PERFORM pg_sleep(0.05); END IF; RETURN NEW; END $$;
+             CREATE TRIGGER f2_slow AFTER INSERT ON \"{schema}\".downstream_events
+               FOR EACH ROW EXECUTE FUNCTION \"{schema}\".f2_slow();"
         ))
         .unwrap();
-    Some(pg)
 }
 
 /// Writes `n` upstream events (100 per save) and creates the downstream tables.

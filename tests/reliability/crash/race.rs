@@ -7,7 +7,7 @@ use eventsourcing::Uuid;
 use eventsourcing::postgres::{PostgresConfig, drop_postgres_schema};
 use eventsourcing::system::App;
 
-use super::followers::{Backend, check, prefill};
+use super::followers::{Backend, check, prefill, slow_inserts};
 use super::followers_worker::{CHILD, Downstream, LAST, RUNNER, SESSION, Upstream};
 use super::{Rng, Worker};
 
@@ -26,16 +26,8 @@ pub(super) fn race(config: &PostgresConfig, n: usize, kills: usize, rng: &mut Rn
         postgres: None,
     };
     prefill(&pg, n);
-    let s = &config.schema;
     let mut admin = crate::common::admin(config);
-    admin
-        .batch_execute(&format!(
-            "CREATE FUNCTION \"{s}\".f2_slow() RETURNS trigger LANGUAGE plpgsql AS $$
-               BEGIN IF random() < 0.3 THEN PERFORM pg_sleep(0.05); END IF; RETURN NEW; END $$;
-             CREATE TRIGGER f2_slow AFTER INSERT ON \"{s}\".downstream_events
-               FOR EACH ROW EXECUTE FUNCTION \"{s}\".f2_slow();"
-        ))
-        .unwrap();
+    slow_inserts(&mut admin, &config.schema, 0.3);
     let upstream = pg.open(Upstream::NAME);
     let downstream = pg.open(Downstream::NAME);
     let up: Vec<u64> = es_testkit::support::read_all_after(upstream.recorder().as_ref(), None)
