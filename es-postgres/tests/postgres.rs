@@ -200,11 +200,13 @@ fn child_writer() {
 fn two_processes_write_and_tail_one_table() {
     let Some(config) = config() else { return };
     let r = PostgresApplicationRecorder::new(&config, "shared").unwrap();
-    let child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "child_writer", "--test-threads=1"])
-        .env(CHILD_SCHEMA, &config.schema)
-        .spawn()
-        .unwrap();
+    let child = || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "child_writer", "--test-threads=1"])
+            .env(CHILD_SCHEMA, &config.schema)
+            .spawn()
+            .unwrap()
+    };
     es_testkit::concurrent::tail_while_another_process_writes(&r, child, PER_WRITER, false);
     drop_postgres_schema(&config, &config.schema).unwrap();
 }

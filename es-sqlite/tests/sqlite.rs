@@ -161,11 +161,13 @@ fn two_processes_write_and_tail_one_file() {
     let dir = tempfile::tempdir().unwrap();
     let config = file_config(&dir);
     let r = SqliteApplicationRecorder::new(&config, "shared").unwrap();
-    let child = Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "child_writer", "--test-threads=1"])
-        .env(CHILD_DB, &config.dbname)
-        .spawn()
-        .unwrap();
+    let child = || {
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "child_writer", "--test-threads=1"])
+            .env(CHILD_DB, &config.dbname)
+            .spawn()
+            .unwrap()
+    };
     concurrent::tail_while_another_process_writes(&r, child, PER_WRITER, true);
 }
 

@@ -277,17 +277,19 @@ pub fn write_as_child<R: ApplicationRecorder + ?Sized>(recorder: &R, events: u64
     }
 }
 
-/// Another process (`child`, running [`write_as_child`] with `events` on the same store) and
-/// this one append at once while a subscription tails the log: the child succeeds, nothing is
-/// lost or repeated, and the subscription never receives a lower id after a higher one. On
-/// gap-free backends the ids are also exactly consecutive.
+/// Another process (started by `spawn`, running [`write_as_child`] with `events` on the same
+/// store) and this one append at once while a subscription tails the log: the child succeeds,
+/// nothing is lost or repeated, and the subscription never receives a lower id after a higher
+/// one. On gap-free backends the ids are also exactly consecutive. The child is started only
+/// after the log's position is read, so none of its events can fall before it.
 pub fn tail_while_another_process_writes<R: ApplicationRecorder>(
     recorder: &R,
-    mut child: std::process::Child,
+    spawn: impl FnOnce() -> std::process::Child,
     events: u64,
     gap_free: bool,
 ) {
     let before = recorder.max_notification_id().unwrap();
+    let mut child = spawn();
     let mut sub = recorder.subscribe(before, &[]).unwrap();
     let stop = sub.stop_handle();
     let total = usize::try_from(events * 2).unwrap();
