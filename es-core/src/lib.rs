@@ -21,7 +21,7 @@ pub use error::{
 };
 pub use persistence::{
     AggregateRecorder, ApplicationRecorder, DynAggregateRecorder, DynApplicationRecorder,
-    DynProcessRecorder, DynTrackingRecorder, EventQuery, MAX_IDENTIFIER_LEN,
+    DynProcessRecorder, DynTrackingRecorder, EventQuery, Lease, LeaseRecorder, MAX_IDENTIFIER_LEN,
     MAX_NOTIFICATION_LIMIT, Notification, NotificationId, NotificationQuery, ProcessRecorder,
     Recorders, SUBSCRIPTION_BATCH_SIZE, StopHandle, StoredEvent, Subscription, TablePrefix,
     Tracking, TrackingRecorder, wait_for_tracking,

@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 use es_core::backend::Backend;
 use es_core::persistence::wake::Notifier;
 use es_core::{
-    Error, EventQuery, Notification, NotificationId, NotificationQuery, Result, StoredEvent,
+    Error, EventQuery, Lease, Notification, NotificationId, NotificationQuery, Result, StoredEvent,
     Tracking, Uuid,
 };
 
@@ -22,6 +23,8 @@ struct State {
     index: Index,
     /// Upstream application name to the notification id processed up to.
     tracking: HashMap<String, NotificationId>,
+    /// Lease name to its holder and when it expires.
+    leases: HashMap<String, (String, Instant)>,
 }
 
 #[derive(Debug, Default)]
@@ -144,6 +147,46 @@ impl Backend for PopoBackend {
 
     fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
         Ok(self.read().tracking.get(application_name).copied())
+    }
+
+    fn acquire_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        let now = Instant::now();
+        let mut state = self.write();
+        let taken = state
+            .leases
+            .get(name)
+            .is_some_and(|(h, expires)| h != holder && *expires > now);
+        if !taken {
+            let expires = now.checked_add(ttl).unwrap_or(now);
+            state
+                .leases
+                .insert(name.to_owned(), (holder.to_owned(), expires));
+        }
+        Ok(!taken)
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        let mut state = self.write();
+        if state.leases.get(name).is_some_and(|(h, _)| h == holder) {
+            state.leases.remove(name);
+        }
+        Ok(())
+    }
+
+    fn leases(&self, prefix: &str) -> Result<Vec<Lease>> {
+        let now = Instant::now();
+        let mut live: Vec<Lease> = self
+            .read()
+            .leases
+            .iter()
+            .filter(|(name, (_, expires))| name.starts_with(prefix) && *expires > now)
+            .map(|(name, (holder, _))| Lease {
+                name: name.clone(),
+                holder: holder.clone(),
+            })
+            .collect();
+        live.sort();
+        Ok(live)
     }
 
     fn events_notifier(&self) -> &Notifier {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use es_core::backend::{Backend, from_i64, to_i64};
 use es_core::persistence::wake::Notifier;
 use es_core::{
-    Error, EventQuery, Notification, NotificationId, NotificationQuery, Result, StoredEvent,
+    Error, EventQuery, Lease, Notification, NotificationId, NotificationQuery, Result, StoredEvent,
     Tracking, Uuid,
 };
 use rusqlite::types::Value;
@@ -15,6 +15,20 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use crate::config::SqliteConfig;
 use crate::connections::Connections;
 use crate::sql::{EventsSql, TrackingSql};
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Now, in milliseconds since the Unix epoch: the clock leases expire by (one machine's).
+fn now_millis() -> Result<i64> {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| Error::Internal {
+            source: Box::new(e),
+        })?;
+    to_i64(millis(since), "the time")
+}
 
 /// One application's tables in one database.
 #[derive(Debug)]
@@ -253,6 +267,48 @@ impl Backend for SqliteBackend {
                 .map_err(|e| self.connections.map(e))
         })?;
         max.map(|m| from_i64(m, "notification_id")).transpose()
+    }
+
+    fn acquire_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        let sql = self.tracking_sql()?;
+        let (now, ttl) = (
+            now_millis()?,
+            to_i64(millis(ttl), "the lease's time to live")?,
+        );
+        let changed = self.connections.write(|tx| {
+            tx.prepare_cached(&sql.acquire_lease)
+                .and_then(|mut s| s.execute(params![name, holder, now, ttl]))
+                .map_err(|e| self.connections.map(e))
+        })?;
+        Ok(changed == 1)
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        let sql = self.tracking_sql()?;
+        self.connections.write(|tx| {
+            tx.prepare_cached(&sql.release_lease)
+                .and_then(|mut s| s.execute(params![name, holder]))
+                .map(drop)
+                .map_err(|e| self.connections.map(e))
+        })
+    }
+
+    fn leases(&self, prefix: &str) -> Result<Vec<Lease>> {
+        let sql = self.tracking_sql()?;
+        let now = now_millis()?;
+        self.connections.read(|conn| {
+            let map = |e| self.connections.map(e);
+            let mut stmt = conn.prepare_cached(&sql.leases).map_err(map)?;
+            let rows = stmt
+                .query_map(params![prefix, now], |row| {
+                    Ok(Lease {
+                        name: row.get(0)?,
+                        holder: row.get(1)?,
+                    })
+                })
+                .map_err(map)?;
+            rows.map(|r| r.map_err(map)).collect()
+        })
     }
 
     fn events_notifier(&self) -> &Notifier {

@@ -99,17 +99,41 @@ pub(crate) struct TrackingSql {
     pub(crate) create: String,
     pub(crate) upsert: String,
     pub(crate) max: String,
+    /// Leases in `<prefix>_leases` (created with the tracking table): `?1` name, `?2` holder,
+    /// `?3` now and `?4` the time to live, in milliseconds since the Unix epoch.
+    pub(crate) acquire_lease: String,
+    pub(crate) release_lease: String,
+    /// `?1` prefix, `?2` now.
+    pub(crate) leases: String,
 }
 
 impl TrackingSql {
     /// The tracking table `<prefix>_tracking`: one row per upstream application.
     pub(crate) fn new(prefix: &TablePrefix) -> Result<Self> {
         let t = prefix.table("_tracking")?;
+        let l = prefix.table("_leases")?;
         Ok(Self {
             create: format!(
                 "CREATE TABLE IF NOT EXISTS \"{t}\" (\
                  application_name TEXT NOT NULL PRIMARY KEY, \
-                 notification_id INTEGER NOT NULL) WITHOUT ROWID"
+                 notification_id INTEGER NOT NULL) WITHOUT ROWID; \
+                 CREATE TABLE IF NOT EXISTS \"{l}\" (\
+                 lease_name TEXT NOT NULL PRIMARY KEY, \
+                 holder TEXT NOT NULL, \
+                 expires_at INTEGER NOT NULL) WITHOUT ROWID"
+            ),
+            // A row changes only when the lease is free, expired or the holder's own.
+            acquire_lease: format!(
+                "INSERT INTO \"{l}\" (lease_name, holder, expires_at) VALUES (?1, ?2, ?3 + ?4) \
+                 ON CONFLICT (lease_name) DO UPDATE SET holder = excluded.holder, \
+                 expires_at = excluded.expires_at \
+                 WHERE \"{l}\".holder = excluded.holder OR \"{l}\".expires_at <= ?3"
+            ),
+            release_lease: format!("DELETE FROM \"{l}\" WHERE lease_name = ?1 AND holder = ?2"),
+            leases: format!(
+                "SELECT lease_name, holder FROM \"{l}\" \
+                 WHERE substr(lease_name, 1, length(?1)) = ?1 AND expires_at > ?2 \
+                 ORDER BY lease_name"
             ),
             // Strictly increasing: no row changes unless the new id is greater.
             upsert: format!(

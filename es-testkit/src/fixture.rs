@@ -5,9 +5,9 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use es_core::{
-    AggregateRecorder, ApplicationRecorder, EventQuery, Notification, NotificationId,
-    NotificationQuery, ProcessRecorder, Result, StopHandle, StoredEvent, Subscription, Tracking,
-    TrackingRecorder, Uuid,
+    AggregateRecorder, ApplicationRecorder, EventQuery, Lease, LeaseRecorder, Notification,
+    NotificationId, NotificationQuery, ProcessRecorder, Result, StopHandle, StoredEvent,
+    Subscription, Tracking, TrackingRecorder, Uuid,
 };
 
 /// A recorder and its guard. Fields drop in order: the recorder first, then the guard, so a
@@ -85,6 +85,19 @@ impl<R: TrackingRecorder, G: Send + Sync + Debug> TrackingRecorder for Guarded<R
 }
 
 #[deny(clippy::missing_trait_methods)]
+impl<R: ProcessRecorder, G: Send + Sync + Debug> LeaseRecorder for Guarded<R, G> {
+    fn acquire_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        self.recorder.acquire_lease(name, holder, ttl)
+    }
+    fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        self.recorder.release_lease(name, holder)
+    }
+    fn leases(&self, prefix: &str) -> Result<Vec<Lease>> {
+        self.recorder.leases(prefix)
+    }
+}
+
+#[deny(clippy::missing_trait_methods)]
 impl<R: ProcessRecorder, G: Send + Sync + Debug> ProcessRecorder for Guarded<R, G> {
     fn insert_events_with_tracking(
         &self,
@@ -151,6 +164,22 @@ impl<R: TrackingRecorder> TrackingRecorder for Outage<R> {
     }
     fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
         self.recorder.max_tracking_id(application_name)
+    }
+}
+
+/// An outage takes leases away too: a holder cannot renew, a stand-by cannot take over.
+impl<R: ProcessRecorder> LeaseRecorder for Outage<R> {
+    fn acquire_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        self.check()?;
+        self.recorder.acquire_lease(name, holder, ttl)
+    }
+    fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        self.check()?;
+        self.recorder.release_lease(name, holder)
+    }
+    fn leases(&self, prefix: &str) -> Result<Vec<Lease>> {
+        self.check()?;
+        self.recorder.leases(prefix)
     }
 }
 

@@ -172,6 +172,9 @@ macro_rules! process_recorder_tests {
                 batch_tracking_covers_its_first_notification => $crate::process::batch_tracking_covers_its_first_notification,
                 model_based => $crate::process::model_based,
                 competing_followers_process_once => $crate::concurrent::competing_followers_process_once,
+                lease_one_holder_renews_and_releases => $crate::leases::one_holder_renews_and_releases,
+                lease_expired_is_free_for_another => $crate::leases::an_expired_lease_is_free_for_another,
+                lease_racing_acquirers_one_winner => $crate::leases::racing_acquirers_one_winner,
             );
             $crate::__with_option!(gap_free [$($opt)*]
                 $crate::__conformance_tests!($crate::__condition!($($cond)?), $make;

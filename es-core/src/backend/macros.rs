@@ -9,7 +9,7 @@
 /// - `application: Type, field` — [`AggregateRecorder`](crate::persistence::AggregateRecorder) and
 ///   [`ApplicationRecorder`](crate::persistence::ApplicationRecorder);
 /// - `tracking: Type, field` — [`TrackingRecorder`](crate::persistence::TrackingRecorder);
-/// - `process: Type, field` — all four.
+/// - `process: Type, field` — all four, and [`LeaseRecorder`](crate::persistence::LeaseRecorder).
 #[macro_export]
 macro_rules! impl_recorder_traits {
     (aggregate_only: $ty:ty, $field:ident) => {
@@ -109,6 +109,23 @@ macro_rules! impl_recorder_traits {
                 tracking: &$crate::persistence::Tracking,
             ) -> $crate::Result<Vec<$crate::persistence::NotificationId>> {
                 $crate::backend::insert(&*self.$field, events, Some(tracking))
+            }
+        }
+
+        impl $crate::persistence::LeaseRecorder for $ty {
+            fn acquire_lease(
+                &self,
+                name: &str,
+                holder: &str,
+                ttl: ::std::time::Duration,
+            ) -> $crate::Result<bool> {
+                $crate::backend::Backend::acquire_lease(&*self.$field, name, holder, ttl)
+            }
+            fn release_lease(&self, name: &str, holder: &str) -> $crate::Result<()> {
+                $crate::backend::Backend::release_lease(&*self.$field, name, holder)
+            }
+            fn leases(&self, prefix: &str) -> $crate::Result<Vec<$crate::persistence::Lease>> {
+                $crate::backend::Backend::leases(&*self.$field, prefix)
             }
         }
     };

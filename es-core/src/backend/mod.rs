@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::persistence::wake::Notifier;
 use crate::persistence::{
-    EventQuery, Notification, NotificationId, NotificationQuery, StoredEvent, Subscription,
+    EventQuery, Lease, Notification, NotificationId, NotificationQuery, StoredEvent, Subscription,
     Tracking,
 };
 
@@ -190,6 +190,38 @@ pub trait Backend: Send + Sync + Debug + 'static {
         false
     }
 
+    /// As [`LeaseRecorder::acquire_lease`](crate::persistence::LeaseRecorder::acquire_lease),
+    /// in this application's lease table. The provided method is
+    /// [`Error::NotSupported`]: runners with `RUNNER_LEASES=on` then refuse to start.
+    ///
+    /// # Errors
+    ///
+    /// As that method.
+    fn acquire_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        let _ = (name, holder, ttl);
+        Err(not_supported::<Self>("acquire_lease"))
+    }
+
+    /// As [`LeaseRecorder::release_lease`](crate::persistence::LeaseRecorder::release_lease).
+    ///
+    /// # Errors
+    ///
+    /// As that method; [`Error::NotSupported`] unless provided.
+    fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        let _ = (name, holder);
+        Err(not_supported::<Self>("release_lease"))
+    }
+
+    /// As [`LeaseRecorder::leases`](crate::persistence::LeaseRecorder::leases).
+    ///
+    /// # Errors
+    ///
+    /// As that method; [`Error::NotSupported`] unless provided.
+    fn leases(&self, prefix: &str) -> Result<Vec<Lease>> {
+        let _ = prefix;
+        Err(not_supported::<Self>("leases"))
+    }
+
     /// Runs before each subscription starts (PostgreSQL starts its LISTEN thread here).
     ///
     /// # Errors
@@ -197,6 +229,16 @@ pub trait Backend: Send + Sync + Debug + 'static {
     /// What stops the subscription from starting.
     fn prepare_subscription(self: &Arc<Self>) -> Result<()> {
         Ok(())
+    }
+}
+
+fn not_supported<B: ?Sized>(operation: &'static str) -> Error {
+    Error::NotSupported {
+        operation,
+        recorder: std::any::type_name::<B>()
+            .rsplit("::")
+            .next()
+            .unwrap_or("?"),
     }
 }
 

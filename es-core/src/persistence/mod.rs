@@ -5,6 +5,7 @@
 //! `es-core/tests/layering.rs` keeps it so.
 
 mod identifier;
+mod lease;
 mod query;
 mod recorder;
 mod subscription;
@@ -14,6 +15,7 @@ pub mod wake;
 use std::sync::Arc;
 
 pub use identifier::{MAX_IDENTIFIER_LEN, TablePrefix};
+pub use lease::{Lease, LeaseRecorder};
 pub use query::{EventQuery, MAX_NOTIFICATION_LIMIT, NotificationQuery};
 pub use recorder::{
     AggregateRecorder, ApplicationRecorder, DynAggregateRecorder, DynApplicationRecorder,

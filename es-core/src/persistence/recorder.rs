@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
+use crate::persistence::LeaseRecorder;
 use crate::persistence::wake::{Notifier, StopHandle, Waker};
 use crate::{
     Error, EventQuery, Notification, NotificationId, NotificationQuery, Result, StoredEvent,
@@ -219,7 +220,7 @@ pub fn wait_for_tracking<R: TrackingRecorder + ?Sized>(
 /// * `insert_events_with_tracking` is atomic: on a version conflict or a tracking conflict
 ///   nothing is written, neither events nor tracking.
 /// * Empty `events` with a tracking record is allowed: "processed, nothing produced".
-pub trait ProcessRecorder: ApplicationRecorder + TrackingRecorder {
+pub trait ProcessRecorder: ApplicationRecorder + TrackingRecorder + LeaseRecorder {
     /// Stores `events` and `tracking` in one transaction and returns the events' notification
     /// ids, as [`AggregateRecorder::insert_events`] does.
     ///

@@ -4,6 +4,7 @@
 //! (settling a write whose acknowledgement was lost) and [`listen`] (NOTIFY wake-ups).
 
 mod group_commit;
+mod leases;
 mod listen;
 mod lost_ack;
 mod write;
@@ -339,6 +340,18 @@ impl Backend for PostgresBackend {
                 None => Ok(None),
             }
         })
+    }
+
+    fn acquire_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        blocking(|| self.acquire_lease_here(name, holder, ttl))
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        blocking(|| self.release_lease_here(name, holder))
+    }
+
+    fn leases(&self, prefix: &str) -> Result<Vec<es_core::Lease>> {
+        blocking(|| self.leases_here(prefix))
     }
 
     fn events_notifier(&self) -> &Notifier {

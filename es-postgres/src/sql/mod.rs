@@ -73,6 +73,12 @@ pub(crate) struct TrackingSql {
     /// A tracking record alone: returns a row only when the id increased.
     pub(crate) upsert: String,
     pub(crate) max: String,
+    /// Takes or renews a lease by the server's clock (`$1` name, `$2` holder, `$3` seconds):
+    /// returns a row when the holder has it.
+    pub(crate) acquire_lease: String,
+    pub(crate) release_lease: String,
+    /// The unexpired leases whose names begin with `$1`.
+    pub(crate) leases: String,
 }
 
 /// `template` with each `{name}` replaced by its value.
@@ -115,6 +121,7 @@ impl Sql {
             "_events_insert"
         })?);
         let (e, t) = (q(&events_name), q(&app.table("_tracking")?));
+        let leases = q(&app.table("_leases")?);
         let has_log = matches!(kind, Kind::Events | Kind::Process);
         let mut channel = format!("{s}_{events_name}");
         channel.truncate(es_core::MAX_IDENTIFIER_LEN);
@@ -131,7 +138,7 @@ impl Sql {
         } else {
             "RETURNING 0::bigint"
         };
-        let values: [(&str, &str); 9] = [
+        let values: [(&str, &str); 10] = [
             ("schema", &schema_q),
             ("events", &e),
             ("tracking", &t),
@@ -141,6 +148,7 @@ impl Sql {
             ("returning", returning),
             ("tracking_conflict", TRACKING_CONFLICT),
             ("group", &group),
+            ("leases", &leases),
         ];
         let mut create = render(PROLOGUE, &values)? + &render(TRACKING_TABLE, &values)?;
         match kind {
@@ -160,7 +168,7 @@ impl Sql {
             create,
             events: (kind != Kind::Tracking).then(|| EventsSql::new(&e, &function, has_log)),
             log: has_log.then(|| LogSql::new(&e, &group, channel)),
-            tracking: TrackingSql::new(&t),
+            tracking: TrackingSql::new(&t, &leases),
             end_session: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
                           WHERE pid = $1 AND backend_start::text = $2",
         })
@@ -234,8 +242,22 @@ impl LogSql {
 }
 
 impl TrackingSql {
-    fn new(t: &str) -> Self {
+    fn new(t: &str, l: &str) -> Self {
         Self {
+            acquire_lease: format!(
+                "INSERT INTO {l} AS l (lease_name, holder, expires_at) \
+                 VALUES ($1, $2, clock_timestamp() + make_interval(secs => $3)) \
+                 ON CONFLICT (lease_name) DO UPDATE SET holder = excluded.holder, \
+                 expires_at = excluded.expires_at \
+                 WHERE l.holder = excluded.holder OR l.expires_at <= clock_timestamp() \
+                 RETURNING 1"
+            ),
+            release_lease: format!("DELETE FROM {l} WHERE lease_name = $1 AND holder = $2"),
+            leases: format!(
+                "SELECT lease_name, holder FROM {l} \
+                 WHERE starts_with(lease_name, $1) AND expires_at > clock_timestamp() \
+                 ORDER BY lease_name"
+            ),
             upsert: format!(
                 "INSERT INTO {t} AS t (application_name, notification_id) VALUES ($1, $2) \
                  ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id \

@@ -6,9 +6,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use es_core::{
-    AggregateRecorder, ApplicationRecorder, Error, EventQuery, Notification, NotificationId,
-    NotificationQuery, ProcessRecorder, Result, StopHandle, StoredEvent, Subscription, Tracking,
-    TrackingRecorder, Uuid,
+    AggregateRecorder, ApplicationRecorder, Error, EventQuery, Lease, LeaseRecorder, Notification,
+    NotificationId, NotificationQuery, ProcessRecorder, Result, StopHandle, StoredEvent,
+    Subscription, Tracking, TrackingRecorder, Uuid,
 };
 use es_popo::PopoProcessRecorder;
 
@@ -48,6 +48,12 @@ pub(crate) enum Flaw {
     NoTrackingCheck,
     /// Checks only the last notification of a batch's tracking record, not its first.
     LastOfBatch,
+    /// Grants a lease to whoever asks, held or not.
+    SharedLease,
+    /// A lease never expires: a dead holder keeps it for ever.
+    ImmortalLease,
+    /// Any holder's release frees a lease, not only its holder's.
+    AnyoneReleases,
 }
 
 /// The topic of [`Flaw::Gappy`]'s hidden events.
@@ -203,6 +209,42 @@ impl TrackingRecorder for Broken {
                 .inner
                 .wait(application_name, notification_id, timeout, interrupt),
         }
+    }
+}
+
+impl LeaseRecorder for Broken {
+    fn acquire_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        match self.flaw {
+            Flaw::SharedLease => self.inner.acquire_lease(name, holder, ttl).map(|_| true),
+            // Granted or not, the lease stays the first holder's for a year.
+            Flaw::ImmortalLease => {
+                let free = self.inner.leases(name)?.iter().all(|l| l.name != name);
+                let ttl = if free {
+                    Duration::from_secs(31_536_000)
+                } else {
+                    ttl
+                };
+                self.inner.acquire_lease(name, holder, ttl)
+            }
+            _ => self.inner.acquire_lease(name, holder, ttl),
+        }
+    }
+    fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        match self.flaw {
+            Flaw::AnyoneReleases => match self
+                .inner
+                .leases(name)?
+                .into_iter()
+                .find(|l| l.name == name)
+            {
+                Some(l) => self.inner.release_lease(name, &l.holder),
+                None => Ok(()),
+            },
+            _ => self.inner.release_lease(name, holder),
+        }
+    }
+    fn leases(&self, prefix: &str) -> Result<Vec<Lease>> {
+        self.inner.leases(prefix)
     }
 }
 
