@@ -7,6 +7,7 @@ pub mod apps;
 pub mod batching;
 pub mod concurrent;
 mod fixture;
+pub mod leased;
 pub mod leases;
 pub mod model;
 pub mod ordering;

@@ -252,6 +252,7 @@ macro_rules! system_tests {
                 competing_follower_instances_process_each_event_once => $crate::systems::competing_follower_instances_process_each_event_once,
                 a_poison_event_is_processed_once_after_the_cure => $crate::systems::a_poison_event_is_processed_once_after_the_cure,
                 an_outage_shows_as_retrying_and_recovers => $crate::systems::an_outage_shows_as_retrying_and_recovers,
+                leased_instances_share_edges_and_take_over => $crate::leased::leased_instances_share_edges_and_take_over,
             );
         }
     };

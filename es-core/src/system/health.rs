@@ -23,6 +23,10 @@ pub enum EdgeState {
         /// The error, as displayed.
         error: String,
     },
+    /// Leased (`RUNNER_LEASES=on`) and held by another runner instance, or by none yet: this
+    /// instance stands by and takes the edge over when that instance stops, dies or stalls
+    /// past the lease's time to live.
+    StandingBy,
     /// Stopped by an error that retrying cannot cure (an undecodable event, a failing policy).
     /// The multi-threaded runner's `wait` for this follower returns it; the single-threaded
     /// runner tries again on the leader's next save.
@@ -51,6 +55,10 @@ pub struct EdgeHealth {
     pub last_processed: Option<SystemTime>,
     /// What the edge is doing.
     pub state: EdgeState,
+    /// How often this runner found a notification of this edge processed already by another
+    /// instance (a tracking conflict: its work was thrown away and it resumed after the other
+    /// instance's position). With leases on, near 0.
+    pub tracking_conflicts: u64,
 }
 
 /// How an edge's last attempt ended, as the runners record it.
@@ -58,6 +66,8 @@ pub struct EdgeHealth {
 struct Status {
     last_processed: Option<SystemTime>,
     problem: Option<Problem>,
+    standing_by: bool,
+    conflicts: u64,
 }
 
 #[derive(Debug)]
@@ -97,6 +107,21 @@ impl Edges {
             let mut s = lock(s);
             s.last_processed = Some(SystemTime::now());
             s.problem = None;
+        }
+    }
+
+    /// Whether `edge` stands by: another instance holds its lease.
+    pub(crate) fn standing_by(&self, edge: usize, standing_by: bool) {
+        if let Some(s) = self.status.get(edge) {
+            lock(s).standing_by = standing_by;
+        }
+    }
+
+    /// Another instance had processed what `edge` tried to record.
+    pub(crate) fn conflict(&self, edge: usize) {
+        if let Some(s) = self.status.get(edge) {
+            let mut s = lock(s);
+            s.conflicts = s.conflicts.saturating_add(1);
         }
     }
 
@@ -199,20 +224,22 @@ impl Edges {
             let lag = leader_position
                 .unwrap_or(0)
                 .saturating_sub(follower_position.unwrap_or(0));
-            let (last_processed, state) = match self.status.get(edge).map(lock) {
+            let (last_processed, conflicts, state) = match self.status.get(edge).map(lock) {
                 Some(s) => (
                     s.last_processed,
+                    s.conflicts,
                     match &s.problem {
-                        // Nothing left to process: the last failed attempt does not matter.
-                        Some(Problem::Retrying(_)) | None if lag == 0 => EdgeState::CaughtUp,
-                        Some(Problem::Retrying(e)) => EdgeState::Retrying { error: e.clone() },
                         Some(Problem::Failed(e)) => EdgeState::Failed {
                             error: e.report().to_string(),
                         },
-                        None => EdgeState::Running,
+                        _ if s.standing_by => EdgeState::StandingBy,
+                        // Nothing left to process: the last failed attempt does not matter.
+                        Some(Problem::Retrying(_)) | None if lag == 0 => EdgeState::CaughtUp,
+                        Some(Problem::Retrying(e)) => EdgeState::Retrying { error: e.clone() },
+                        _ => EdgeState::Running,
                     },
                 ),
-                None => (None, EdgeState::Running),
+                None => (None, 0, EdgeState::Running),
             };
             out.push(EdgeHealth {
                 leader,
@@ -222,6 +249,7 @@ impl Edges {
                 lag,
                 last_processed,
                 state,
+                tracking_conflicts: conflicts,
             });
         }
         Ok(out)

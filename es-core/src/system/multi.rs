@@ -10,6 +10,7 @@ use crate::{Env, Error, NotificationId, Result, StopHandle};
 use super::apps::Apps;
 use super::follow::process_batch;
 use super::health::{EdgeHealth, Edges, is_transient};
+use super::lease::Leasing;
 use super::{App, AppFactory, System};
 use crate::sync::lock;
 
@@ -26,6 +27,8 @@ struct Shared {
     /// The first edge to fail and its error, and a condition to wait for it.
     error: Mutex<Option<(usize, Arc<Error>)>>,
     errored: Condvar,
+    /// The edges' leases, when `RUNNER_LEASES` is on for any follower.
+    leasing: Option<Leasing>,
 }
 
 /// The first pause after an operational error; it doubles up to [`MAX_BACKOFF`].
@@ -75,6 +78,14 @@ impl Shared {
     fn follow(&self, edge: usize) -> Result<()> {
         let mut failures = 0u32;
         while !self.stopping.load(Ordering::SeqCst) {
+            if let Some(leasing) = &self.leasing
+                && !leasing.holds(edge)
+            {
+                self.edges.standing_by(edge, true);
+                leasing.wait_for(edge, leasing.tick);
+                continue;
+            }
+            self.edges.standing_by(edge, false);
             match self.follow_from_tracking(edge, &mut failures) {
                 Ok(()) => {}
                 Err(e) if is_transient(&e) => {
@@ -106,22 +117,57 @@ impl Shared {
             .max_tracking_id(leader_name)?;
         let mut subscription = leader.application().recorder().subscribe(position, &[])?;
         lock(&self.subscriptions)[edge] = Some(subscription.stop_handle());
-        if self.stopping.load(Ordering::SeqCst) {
+        if self.stopping.load(Ordering::SeqCst) || !self.holds(edge) {
             subscription.stop();
         }
         let batch = self.apps.batches[f];
         while let Some(item) = subscription.next() {
+            // A lease lost (or run out by this process's clock, after a stall): process
+            // nothing more; the new holder starts from the tracking position.
+            if !self.holds(edge) {
+                return Ok(());
+            }
             let mut notifications = vec![item?];
             notifications.extend(subscription.take_buffered(batch.saturating_sub(1)));
             let _guard = lock(&self.processing[f]);
             let processed = &mut || self.edges.processed(edge);
             match process_batch(follower, leader_name, leader, &notifications, processed) {
                 Ok(()) => *failures = 0,
-                Err(e) if e.is_tracking_conflict() => return Ok(()),
+                Err(e) if e.is_tracking_conflict() => {
+                    self.edges.conflict(edge);
+                    return Ok(());
+                }
                 Err(e) => return Err(e),
             }
         }
         Ok(())
+    }
+}
+
+impl Shared {
+    fn holds(&self, edge: usize) -> bool {
+        self.leasing.as_ref().is_none_or(|l| l.holds(edge))
+    }
+
+    /// Stops `edge`'s subscription: its lease is lost or given up.
+    fn lost(&self, edge: usize) {
+        if let Some(handle) = lock(&self.subscriptions).get(edge).and_then(Option::as_ref) {
+            handle.stop();
+        }
+    }
+
+    /// The lease thread: ticks until the runner stops.
+    fn lease(&self) {
+        let Some(leasing) = &self.leasing else {
+            return;
+        };
+        while !self.stopping.load(Ordering::SeqCst) {
+            self.pause(leasing.tick);
+            if self.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            leasing.tick(&self.apps, &|edge| self.lost(edge));
+        }
     }
 }
 
@@ -182,6 +228,7 @@ impl MultiThreadedRunner {
             return Err(Error::RunnerAlreadyStarted);
         }
         let apps = Apps::start(&self.system, &self.env, &self.factory)?;
+        let leasing = Leasing::new(&apps)?;
         let edges = apps.edges.len();
         let shared = Arc::new(Shared {
             processing: (0..apps.apps.len()).map(|_| Mutex::new(())).collect(),
@@ -191,8 +238,26 @@ impl MultiThreadedRunner {
             edges: Edges::new(edges),
             error: Mutex::new(None),
             errored: Condvar::new(),
+            leasing,
         });
-        let mut threads = Vec::with_capacity(edges);
+        let mut threads = Vec::with_capacity(edges + 1);
+        if let Some(leasing) = &shared.leasing {
+            // The first round now: an instance starting alone takes every edge at once.
+            leasing.tick(&shared.apps, &|_| {});
+            let s = Arc::clone(&shared);
+            match thread::Builder::new()
+                .name("es-leases".to_owned())
+                .spawn(move || s.lease())
+            {
+                Ok(handle) => threads.push(handle),
+                Err(e) => {
+                    leasing.release_all(&shared.apps);
+                    return Err(Error::Internal {
+                        source: Box::new(e),
+                    });
+                }
+            }
+        }
         for edge in 0..edges {
             let s = Arc::clone(&shared);
             let name = format!("es-follow-{}", s.apps.names[s.apps.edges[edge].1]);
@@ -215,6 +280,9 @@ impl MultiThreadedRunner {
                     shared.stop_all();
                     for t in threads {
                         let _ = t.join();
+                    }
+                    if let Some(leasing) = &shared.leasing {
+                        leasing.release_all(&shared.apps);
                     }
                     return Err(Error::Internal {
                         source: Box::new(e),
@@ -240,6 +308,10 @@ impl MultiThreadedRunner {
         running.shared.stop_all();
         for t in running.threads {
             let _ = t.join();
+        }
+        // Nothing processes any more: the other instances may take the edges at once.
+        if let Some(leasing) = &running.shared.leasing {
+            leasing.release_all(&running.shared.apps);
         }
         running.shared.apps.close();
         tracing::info!(target: "eventsourcing::runner", runner = "multi-threaded", "stopped");

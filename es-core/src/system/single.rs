@@ -134,9 +134,17 @@ impl SingleThreadedRunner {
             if slot.is_some() {
                 return Err(Error::RunnerAlreadyStarted);
             }
+            let apps = Apps::start(&self.system, &self.env, &self.factory)?;
+            if super::lease::Leasing::new(&apps)?.is_some() {
+                return Err(Error::config(
+                    "RUNNER_LEASES",
+                    "leases share edges between runner instances: they need the multi-threaded \
+                     runner (the single-threaded one processes in its callers' saves)",
+                ));
+            }
             let core = Arc::new(Core {
                 edges: Edges::new(self.system.edges.len()),
-                apps: Apps::start(&self.system, &self.env, &self.factory)?,
+                apps,
                 queue: Mutex::new((false, VecDeque::new())),
             });
             for (leader, _) in &core.apps.edges {

@@ -16,8 +16,8 @@ use es_core::{Env, ProcessRecorder, Recorders};
 use es_popo::{PopoAggregateRecorder, PopoProcessRecorder};
 use es_testkit::apps::Open;
 use es_testkit::{
-    aggregate, application, apps, batching, concurrent, leases, ordering, process, subscriptions,
-    support, systems, tracking,
+    aggregate, application, apps, batching, concurrent, leased, leases, ordering, process,
+    subscriptions, support, systems, tracking,
 };
 
 use flaws::{Broken, Flaw};
@@ -360,7 +360,12 @@ fn broken_recorders_fail_the_application_suite() {
 
 #[test]
 fn broken_recorders_fail_the_system_suite() {
-    let cases: [(&str, Flaw, Suite); 5] = [
+    let cases: [(&str, Flaw, Suite); 6] = [
+        (
+            "leased_instances_share_edges_and_take_over",
+            Flaw::SharedLease,
+            leased::leased_instances_share_edges_and_take_over,
+        ),
         (
             "batched_processing_equals_one_at_a_time",
             Flaw::ForgetsTracking,
