@@ -26,10 +26,11 @@ pub mod persistence {
     #[doc(inline)]
     pub use es_core::persistence::{
         AggregateRecorder, ApplicationRecorder, DynAggregateRecorder, DynApplicationRecorder,
-        DynProcessRecorder, DynTrackingRecorder, EventQuery, MAX_IDENTIFIER_LEN,
-        MAX_NOTIFICATION_LIMIT, Notification, NotificationId, NotificationQuery, ProcessRecorder,
-        Recorders, SUBSCRIPTION_BATCH_SIZE, StopHandle, StoredEvent, Subscription, TablePrefix,
-        Tracking, TrackingRecorder, wait_for_tracking, wake,
+        DynProcessRecorder, DynTrackingRecorder, EventQuery, Lease, LeaseRecorder,
+        MAX_IDENTIFIER_LEN, MAX_NOTIFICATION_LIMIT, Notification, NotificationId,
+        NotificationQuery, ProcessRecorder, Recorders, SUBSCRIPTION_BATCH_SIZE, StopHandle,
+        StoredEvent, Subscription, TablePrefix, Tracking, TrackingRecorder, wait_for_tracking,
+        wake,
     };
 }
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use es_core::application::Application;
 #[doc(inline)]
 pub use es_core::system::{
-    App, AppFactory, DEFAULT_FOLLOWER_CACHE, DEFAULT_PROCESSING_BATCH, EdgeHealth, EdgeState,
-    MultiThreadedRunner, ProcessApplication, Processing, Received, Runner, SingleThreadedRunner,
-    System, SystemBuilder, process_notification, process_notifications,
+    App, AppFactory, DEFAULT_FOLLOWER_CACHE, DEFAULT_LEASE_TTL, DEFAULT_PROCESSING_BATCH,
+    EdgeHealth, EdgeState, MultiThreadedRunner, ProcessApplication, Processing, Received, Runner,
+    SingleThreadedRunner, System, SystemBuilder, process_notification, process_notifications,
 };
 use es_core::{Env, Result};
 

@@ -12,6 +12,7 @@
 
 mod followers;
 mod followers_worker;
+mod leases;
 mod race;
 mod writers;
 mod writers_worker;
@@ -47,6 +48,21 @@ fn f2_kill_process_application() {
 #[test]
 fn f2b_kill_followers_mid_batch() {
     followers::test_batched();
+}
+
+/// L1: three leased runner processes, the lease holder killed (SIGKILL) and stopped
+/// (SIGSTOP) again and again while a writer appends: take-over within the TTL + 1 s, exactly
+/// once, almost no wasted processing.
+#[test]
+fn l1_leased_runners_take_over_from_killed_and_stopped_holders() {
+    leases::test();
+}
+
+/// The worker of L1; a no-op unless started by it.
+#[test]
+#[ignore = "worker: started by its parent test with --ignored --exact"]
+fn l1_child() {
+    leases::child();
 }
 
 /// The worker of F2; a no-op unless started by it.

@@ -139,7 +139,10 @@ impl Leasing {
     }
 
     fn state(&self, edge: usize) -> Held {
-        lock(&self.held).get(edge).copied().unwrap_or(Held::Unleased)
+        lock(&self.held)
+            .get(edge)
+            .copied()
+            .unwrap_or(Held::Unleased)
     }
 
     fn holds_in(&self, held: &[Held], edge: usize) -> bool {

@@ -116,7 +116,12 @@ const BATCH: u64 = 50;
 
 /// A SQLite file in `dir` with `n` upstream events, the downstream tables and the slow
 /// trigger; its follower processes up to `batch` notifications per transaction.
-fn sqlite_backend(dir: &tempfile::TempDir, label: &'static str, batch: u64, n: usize) -> Backend {
+pub(super) fn sqlite_backend(
+    dir: &tempfile::TempDir,
+    label: &'static str,
+    batch: u64,
+    n: usize,
+) -> Backend {
     let db = dir
         .path()
         .join(format!("f2-{batch}.db"))
@@ -149,7 +154,12 @@ fn sqlite_backend(dir: &tempfile::TempDir, label: &'static str, batch: u64, n: u
 }
 
 /// As [`sqlite_backend`], in a new PostgreSQL schema named after `prefix`, when configured.
-fn postgres_backend(prefix: &str, label: &'static str, batch: u64, n: usize) -> Option<Backend> {
+pub(super) fn postgres_backend(
+    prefix: &str,
+    label: &'static str,
+    batch: u64,
+    n: usize,
+) -> Option<Backend> {
     let config = super::postgres(prefix)?;
     let mut vars = super::postgres_vars(&config.schema);
     vars.push(("PROCESSING_BATCH".into(), batch.to_string()));

@@ -95,7 +95,7 @@ fn step(name: &str, passes: &AtomicU64) {
     }
 }
 
-fn system() -> System {
+pub(super) fn system() -> System {
     System::builder()
         .pipe::<Upstream, Downstream>()
         .build()
