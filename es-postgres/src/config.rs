@@ -25,6 +25,14 @@ pub struct PostgresConfig {
     pub host: String,
     /// `POSTGRES_PORT` (default 5432).
     pub port: u16,
+    /// `POSTGRES_READ_HOST` (optional): a hot standby (or a list, as `POSTGRES_HOST`) that
+    /// this application's notification log is read from: `select_notifications`, and so its
+    /// followers' subscriptions and `read_all`. Writes, tracking, aggregate reads and the log's
+    /// position (`max_notification_id`, the health API's leader position) stay on
+    /// `POSTGRES_HOST`. Subscriptions are woken by the primary's NOTIFY and poll the standby
+    /// every 200 ms, so they see an event when the standby has replayed it, never before, and
+    /// never skip it: a position only advances over what was read.
+    pub read_host: Option<String>,
     /// `POSTGRES_USER` (required).
     pub user: String,
     password: String,
@@ -66,6 +74,7 @@ impl fmt::Debug for PostgresConfig {
             .field("dbname", &self.dbname)
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("read_host", &self.read_host)
             .field("user", &self.user)
             .field("password", &"<redacted>")
             .field("schema", &self.schema)
@@ -132,6 +141,7 @@ impl PostgresConfig {
             dbname: dbname.into(),
             host: host.into(),
             port: 5432,
+            read_host: None,
             user: user.into(),
             password: password.into(),
             schema: "public".to_owned(),
@@ -183,6 +193,20 @@ impl PostgresConfig {
                     "an entry is empty or has a malformed port (expected host, host:port or [ipv6]:port)",
                 ));
             }
+        }
+        if let Some(read) = env.get("POSTGRES_READ_HOST").map(str::trim)
+            && !read.is_empty()
+        {
+            if read
+                .split(',')
+                .any(|e| split_host(e.trim(), c.port).is_none())
+            {
+                return Err(Error::config(
+                    env.keys_for("POSTGRES_READ_HOST").join(", "),
+                    "an entry is empty or has a malformed port (expected host, host:port or [ipv6]:port)",
+                ));
+            }
+            c.read_host = Some(read.to_owned());
         }
         if let Some(schema) = env.get("POSTGRES_SCHEMA").map(str::trim)
             && !schema.is_empty()
@@ -247,16 +271,26 @@ impl PostgresConfig {
     }
 
     pub(crate) fn client_config(&self) -> postgres::Config {
+        self.client_config_for(&self.host, true)
+    }
+
+    /// The settings of connections to the read host, if one is set: any server of the list,
+    /// standbys included.
+    pub(crate) fn read_client_config(&self) -> Option<postgres::Config> {
+        let host = self.read_host.as_deref()?;
+        Some(self.client_config_for(host, false))
+    }
+
+    fn client_config_for(&self, host: &str, writable: bool) -> postgres::Config {
         let mut config = postgres::Config::new();
-        let hosts: Vec<(&str, u16)> = self
-            .host
+        let hosts: Vec<(&str, u16)> = host
             .split(',')
             .map(|entry| split_host(entry.trim(), self.port).unwrap_or((entry.trim(), self.port)))
             .collect();
         for (host, port) in &hosts {
             config.host(host).port(*port);
         }
-        if hosts.len() > 1 {
+        if writable && hosts.len() > 1 {
             config.target_session_attrs(postgres::config::TargetSessionAttrs::ReadWrite);
         }
         config

@@ -20,7 +20,15 @@ use super::outage::{Writer, append_until, wait_for_writers};
 
 const WRITERS: usize = 4;
 
-fn failover(args: &[&str]) -> String {
+/// Held by every test that runs the primary and standby of `scripts/postgres-failover`.
+pub(super) fn servers() -> std::sync::MutexGuard<'static, ()> {
+    static SERVERS: Mutex<()> = Mutex::new(());
+    SERVERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+pub(super) fn failover(args: &[&str]) -> String {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres-failover");
     let out = Command::new("bash")
         .arg(script)
@@ -171,6 +179,7 @@ fn f15_failover_with_synchronous_replication_loses_nothing() {
     if !super::full() {
         return;
     }
+    let _servers = servers();
     let sync = run("sync");
     eprintln!("F15 synchronous: {sync}");
     let control = run("async");

@@ -51,6 +51,7 @@ mod outage;
 mod payloads;
 mod pools;
 mod processes;
+mod replica;
 mod resume;
 mod rng;
 mod secrets;

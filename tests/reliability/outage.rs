@@ -14,7 +14,7 @@ use eventsourcing::persistence::{AggregateRecorder, ApplicationRecorder, EventQu
 use eventsourcing::postgres::{PostgresApplicationRecorder, PostgresConfig, drop_postgres_schema};
 use eventsourcing::{Env, Uuid};
 
-fn pg_ctl(cluster: &str, action: &str) {
+pub(super) fn pg_ctl(cluster: &str, action: &str) {
     let (version, name) = cluster.split_once('/').unwrap();
     let status = Command::new("pg_ctlcluster")
         .args([

@@ -7,6 +7,7 @@ mod group_commit;
 mod leases;
 mod listen;
 mod lost_ack;
+mod reader;
 mod write;
 
 use std::sync::atomic::AtomicU64;
@@ -73,6 +74,8 @@ pub(crate) struct PostgresBackend {
     pub(crate) events: Notifier,
     /// Notified after each commit of tracking through this recorder.
     pub(crate) tracking: Notifier,
+    /// The pool of `POSTGRES_READ_HOST` that the notification log is read from, if set.
+    reader: Option<reader::Reader>,
 }
 
 impl PostgresBackend {
@@ -114,6 +117,7 @@ impl PostgresBackend {
             }
             Ok::<_, Error>(())
         })?;
+        let reader = blocking(|| reader::Reader::open(config, &manager))?;
         let last_error = std::sync::Arc::clone(&manager.last_error);
         let pool = r2d2::Pool::builder()
             .max_size(config.pool_size + config.max_overflow)
@@ -138,6 +142,7 @@ impl PostgresBackend {
             groups: AtomicU64::new(0),
             events: Notifier::new(),
             tracking: Notifier::new(),
+            reader,
         };
         Ok(Arc::new(backend))
     }
@@ -158,18 +163,26 @@ impl PostgresBackend {
     pub(crate) fn attempt<T>(
         &self,
         call: Call,
+        f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
+    ) -> Result<T, Failed> {
+        self.attempt_on(&self.pool, &self.last_error, call, f)
+    }
+
+    /// [`PostgresBackend::attempt`] on `pool`, whose connection failures `last_error` keeps.
+    fn attempt_on<T>(
+        &self,
+        pool: &Pool,
+        last_error: &LastConnectError,
+        call: Call,
         mut f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
     ) -> Result<T, Failed> {
         let mut tries = 0;
         loop {
             tries += 1;
-            let mut conn = self
-                .pool
-                .get_timeout(self.connect_timeout)
-                .map_err(|e| Failed {
-                    error: map_pool_error(e, self.connect_timeout, &self.last_error),
-                    session: None,
-                })?;
+            let mut conn = pool.get_timeout(self.connect_timeout).map_err(|e| Failed {
+                error: map_pool_error(e, self.connect_timeout, last_error),
+                session: None,
+            })?;
             if conn.client().is_closed() && tries < 3 {
                 // Closed while idle in the pool; nothing was sent. The pool drops it.
                 continue;
@@ -290,7 +303,7 @@ impl Backend for PostgresBackend {
                     (&stop, Type::INT8),
                     (&limit, Type::INT8),
                 ];
-                self.with(Call::Read, |c| c.query(&log.select_notifications, &params))?
+                self.read_log(|c| c.query(&log.select_notifications, &params))?
             } else {
                 let params: [(&(dyn ToSql + Sync), Type); 4] = [
                     (&first, Type::INT8),
@@ -298,9 +311,7 @@ impl Backend for PostgresBackend {
                     (&limit, Type::INT8),
                     (&q.topics, Type::TEXT_ARRAY),
                 ];
-                self.with(Call::Read, |c| {
-                    c.query(&log.select_notifications_topics, &params)
-                })?
+                self.read_log(|c| c.query(&log.select_notifications_topics, &params))?
             };
             rows.iter()
                 .map(|row| {
