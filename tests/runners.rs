@@ -264,3 +264,39 @@ fn runner_builders_override_the_environment_and_code_is_generic_over_runners() {
         .build();
     assert_eq!(tricks_counted(&fresh), 1);
 }
+
+/// Leases are a multi-threaded runner's: the single-threaded runner refuses them, naming the
+/// setting; the multi-threaded one starts with them on every backend, a stand-alone instance
+/// holding every edge.
+#[test]
+fn leases_are_refused_by_the_single_threaded_runner_and_held_alone_by_one_instance() {
+    let leased = Env::new("").with("RUNNER_LEASES", "on");
+    let single = SingleThreadedRunner::with_env(tutorial::system().unwrap(), leased.clone());
+    let e = single.start().unwrap_err();
+    assert!(e.is_config(), "{e}");
+    assert!(e.to_string().contains("RUNNER_LEASES"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    for env in [leased.clone(), file_env(&dir).with("RUNNER_LEASES", "on")] {
+        let multi = MultiThreadedRunner::with_env(tutorial::system().unwrap(), env);
+        multi.start().unwrap();
+        let health = multi.health().unwrap();
+        assert!(
+            health
+                .iter()
+                .all(|h| h.state != eventsourcing::system::EdgeState::StandingBy),
+            "{health:?}"
+        );
+        let school = multi.get::<DogSchool>().unwrap();
+        let dog = school.register_dog("Rex").unwrap();
+        school.add_trick(dog, "sit").unwrap();
+        let last = school.recorder().max_notification_id().unwrap().unwrap();
+        multi
+            .wait::<Counters>(DogSchool::NAME, last, Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(
+            multi.get::<Counters>().unwrap().get_count("sit").unwrap(),
+            1
+        );
+        multi.stop().unwrap();
+    }
+}

@@ -46,13 +46,22 @@ impl ProcessApplication for TallyC {
     }
 }
 
-fn counted(app: &Application, trick: &str) -> u64 {
+/// The count of `trick` by a counter application.
+///
+/// # Panics
+///
+/// When the store cannot be read.
+pub fn counted(app: &Application, trick: &str) -> u64 {
     let counter = app.find::<Counter>(Counter::create_id(trick)).unwrap();
     counter.map_or(0, |c| c.count)
 }
 
-/// DogSchool followed by three counters: three edges.
-fn system() -> System {
+/// DogSchool followed by three counters ([`Strict`], [`TallyB`], [`TallyC`]): three edges.
+///
+/// # Panics
+///
+/// Never: the system is well formed.
+pub fn system() -> System {
     System::builder()
         .pipe::<DogSchool, Strict>()
         .pipe::<DogSchool, TallyB>()

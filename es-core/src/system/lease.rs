@@ -104,6 +104,26 @@ impl Leasing {
         let Some(shortest) = ttls.iter().flatten().min().copied() else {
             return Ok(None);
         };
+        // A follower whose store has no leases (or no lease table) fails the start, naming it.
+        for (edge, ttl) in ttls.iter().enumerate() {
+            let f = apps.edges[edge].1;
+            if ttl.is_some()
+                && let Err(e) = apps.apps[f].application().recorder().leases("member:")
+            {
+                return Err(match e {
+                    Error::NotSupported { recorder, .. } => Error::config(
+                        "RUNNER_LEASES",
+                        format!(
+                            "{}'s store ({recorder}) has no leases: turn leases off for it \
+                             ({}_RUNNER_LEASES=off) or use a backend that has them",
+                            apps.names[f],
+                            apps.names[f].to_uppercase()
+                        ),
+                    ),
+                    e => e,
+                });
+            }
+        }
         let held = ttls
             .iter()
             .map(|t| {
@@ -324,5 +344,58 @@ impl Leasing {
                 .release_lease(&member, &self.holder);
         }
         self.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Env {
+        Env::new("Counters").with_all(vars.iter().copied())
+    }
+
+    #[test]
+    fn settings_are_off_by_default_and_name_the_key_when_wrong() {
+        assert_eq!(settings(&env(&[])).unwrap(), None);
+        assert_eq!(
+            settings(&env(&[("RUNNER_LEASES", "on")])).unwrap(),
+            Some(DEFAULT_LEASE_TTL)
+        );
+        let ttl = [
+            ("COUNTERS_RUNNER_LEASES", "yes"),
+            ("RUNNER_LEASE_TTL", "2.5"),
+        ];
+        assert_eq!(
+            settings(&env(&ttl)).unwrap(),
+            Some(Duration::from_millis(2500))
+        );
+        for bad in ["0", "-1", "NaN", "1e9", "soon"] {
+            let e = settings(&env(&[
+                ("RUNNER_LEASES", "on"),
+                ("COUNTERS_RUNNER_LEASE_TTL", bad),
+            ]))
+            .unwrap_err();
+            assert!(e.is_config(), "{bad}: {e}");
+            assert!(
+                e.to_string().contains("COUNTERS_RUNNER_LEASE_TTL"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(
+            settings(&env(&[("RUNNER_LEASES", "maybe")]))
+                .unwrap_err()
+                .is_config()
+        );
+    }
+
+    #[test]
+    fn holders_differ_within_one_process() {
+        let (a, b) = (holder(), holder());
+        assert_ne!(a, b);
+        assert_eq!(
+            a.split(':').nth(1),
+            Some(std::process::id().to_string().as_str())
+        );
     }
 }

@@ -122,8 +122,7 @@ impl Shared {
         }
         let batch = self.apps.batches[f];
         while let Some(item) = subscription.next() {
-            // A lease lost (or run out by this process's clock, after a stall): process
-            // nothing more; the new holder starts from the tracking position.
+            // Lease lost or run out (a stall): the new holder resumes from tracking.
             if !self.holds(edge) {
                 return Ok(());
             }
@@ -142,9 +141,7 @@ impl Shared {
         }
         Ok(())
     }
-}
 
-impl Shared {
     fn holds(&self, edge: usize) -> bool {
         self.leasing.as_ref().is_none_or(|l| l.holds(edge))
     }
@@ -158,10 +155,7 @@ impl Shared {
 
     /// The lease thread: ticks until the runner stops.
     fn lease(&self) {
-        let Some(leasing) = &self.leasing else {
-            return;
-        };
-        while !self.stopping.load(Ordering::SeqCst) {
+        while let Some(leasing) = &self.leasing {
             self.pause(leasing.tick);
             if self.stopping.load(Ordering::SeqCst) {
                 return;
@@ -242,7 +236,7 @@ impl MultiThreadedRunner {
         });
         let mut threads = Vec::with_capacity(edges + 1);
         if let Some(leasing) = &shared.leasing {
-            // The first round now: an instance starting alone takes every edge at once.
+            // The first round now: an instance alone takes every edge at once.
             leasing.tick(&shared.apps, &|_| {});
             let s = Arc::clone(&shared);
             match thread::Builder::new()

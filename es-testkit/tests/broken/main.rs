@@ -4,6 +4,7 @@
 //! nowhere: the properties must catch them by load alone.
 
 mod flaws;
+mod leases;
 mod stores;
 
 use std::panic::{RefUnwindSafe, catch_unwind};
@@ -16,8 +17,8 @@ use es_core::{Env, ProcessRecorder, Recorders};
 use es_popo::{PopoAggregateRecorder, PopoProcessRecorder};
 use es_testkit::apps::Open;
 use es_testkit::{
-    aggregate, application, apps, batching, concurrent, leased, leases, ordering, process,
-    subscriptions, support, systems, tracking,
+    aggregate, application, apps, batching, concurrent, leased, ordering, process, subscriptions,
+    support, systems, tracking,
 };
 
 use flaws::{Broken, Flaw};
@@ -220,26 +221,6 @@ fn a_batch_checked_by_its_last_notification_only_is_caught() {
     caught("process::model_based / LastOfBatch", || {
         process::model_based(&make)
     });
-}
-
-#[test]
-fn leases_granted_twice_kept_for_ever_or_freed_by_others_are_caught() {
-    let shared = broken(Flaw::SharedLease);
-    caught(
-        "leases::one_holder_renews_and_releases / SharedLease",
-        || leases::one_holder_renews_and_releases(&shared),
-    );
-    caught("leases::racing_acquirers_one_winner / SharedLease", || {
-        leases::racing_acquirers_one_winner(&shared)
-    });
-    caught(
-        "leases::an_expired_lease_is_free_for_another / ImmortalLease",
-        || leases::an_expired_lease_is_free_for_another(&broken(Flaw::ImmortalLease)),
-    );
-    caught(
-        "leases::one_holder_renews_and_releases / AnyoneReleases",
-        || leases::one_holder_renews_and_releases(&broken(Flaw::AnyoneReleases)),
-    );
 }
 
 #[test]
