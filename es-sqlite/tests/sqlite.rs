@@ -60,8 +60,10 @@ fn two_applications_in_one_file_use_separate_tables() {
         tables,
         [
             "counters_events",
+            "counters_leases",
             "counters_tracking",
             "dogschool_events",
+            "dogschool_leases",
             "dogschool_tracking"
         ]
     );

@@ -86,6 +86,7 @@ fn expected_tables(prefixes: &BTreeSet<String>) -> BTreeSet<String> {
     for p in prefixes {
         tables.insert(format!("{p}_events"));
         tables.insert(format!("{p}_tracking"));
+        tables.insert(format!("{p}_leases"));
     }
     tables
 }

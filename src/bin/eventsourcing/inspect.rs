@@ -216,7 +216,7 @@ fn drop_postgres(env: &Env, application: &str) -> Result<bool> {
     use eventsourcing::postgres::{PostgresConfig, drop_postgres_table};
     let config = PostgresConfig::from_env(env)?;
     let prefix = application.to_ascii_lowercase();
-    for table in ["events", "snapshots", "tracking"] {
+    for table in ["events", "snapshots", "tracking", "leases"] {
         drop_postgres_table(&config, &format!("{prefix}_{table}"))?;
     }
     println!(
