@@ -19,7 +19,10 @@
 //! - `processes.rs`: processes sharing one SQLite file (C9), a short lock holder (F11 a), no id
 //!   reuse (B11), a full disk (F14);
 //! - `crash.rs`, `crash/`: kill -9 of writers (F1, `crash/writers.rs`) and of process
-//!   applications (F2, `crash/followers.rs`);
+//!   applications (F2, `crash/followers.rs`), and of leased runner processes (L1,
+//!   `crash/leases.rs`);
+//! - `replica.rs`: followers reading from a paused standby (R1), a system over two clusters
+//!   with one restarted (R2) (full profile);
 //! - `lost_ack.rs`: lost commit acknowledgements through a loopback proxy (F3);
 //! - `outage.rs`: server restart, backend kill and outage (F5, private cluster, full profile);
 //! - `failover.rs`: a primary killed and its standby promoted, synchronous and asynchronous
