@@ -39,6 +39,19 @@ type Pool = r2d2::Pool<Manager>;
 /// timeout (30 s by default), writes would resume up to 15 s after the server was back.
 const MAX_RECONNECT_DELAY: Duration = Duration::from_millis(500);
 
+/// The pool of `manager`'s connections, sized and aged as `config` says; it opens them lazily.
+fn build_pool(config: &PostgresConfig, manager: Manager) -> Pool {
+    r2d2::Pool::builder()
+        .max_size(config.pool_size + config.max_overflow)
+        .min_idle(Some(0))
+        // Every wait for a connection names its own timeout: r2d2 uses this one only to cap
+        // the delay between its attempts to open a connection after a failure.
+        .connection_timeout(2 * MAX_RECONNECT_DELAY)
+        .max_lifetime(config.conn_max_age)
+        .test_on_check_out(config.pre_ping)
+        .build_unchecked(manager)
+}
+
 fn millis(d: Duration) -> u128 {
     d.as_millis()
 }
@@ -119,15 +132,7 @@ impl PostgresBackend {
         })?;
         let reader = blocking(|| reader::Reader::open(config, &manager))?;
         let last_error = std::sync::Arc::clone(&manager.last_error);
-        let pool = r2d2::Pool::builder()
-            .max_size(config.pool_size + config.max_overflow)
-            .min_idle(Some(0))
-            // Every wait for a connection names its own timeout: r2d2 uses this one only to
-            // cap the delay between its attempts to open a connection after a failure.
-            .connection_timeout(2 * MAX_RECONNECT_DELAY)
-            .max_lifetime(config.conn_max_age)
-            .test_on_check_out(config.pre_ping)
-            .build_unchecked(manager);
+        let pool = build_pool(config, manager);
         let backend = Self {
             pool,
             sql,

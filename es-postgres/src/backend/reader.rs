@@ -3,7 +3,7 @@
 
 use es_core::Result;
 
-use super::{MAX_RECONNECT_DELAY, Pool, PostgresBackend};
+use super::{Pool, PostgresBackend, build_pool};
 use crate::config::PostgresConfig;
 use crate::connect::{LastConnectError, map_connect_error};
 use crate::error::Call;
@@ -33,13 +33,7 @@ impl Reader {
             .open()
             .map_err(|e| map_connect_error(e, &manager.config))?;
         let last_error = std::sync::Arc::clone(&manager.last_error);
-        let pool = r2d2::Pool::builder()
-            .max_size(config.pool_size + config.max_overflow)
-            .min_idle(Some(0))
-            .connection_timeout(2 * MAX_RECONNECT_DELAY)
-            .max_lifetime(config.conn_max_age)
-            .test_on_check_out(config.pre_ping)
-            .build_unchecked(manager);
+        let pool = build_pool(config, manager);
         Ok(Some(Self { pool, last_error }))
     }
 }
