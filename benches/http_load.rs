@@ -143,7 +143,7 @@ async fn over_http(backend: &str, clients: usize) -> (f64, f64, f64) {
 
 /// Adds a trick to `id` through the async facade: one hop, conflicts retried there.
 async fn add_async(school: &AsyncApp<DogSchool>, id: Uuid, trick: String) {
-    let added = school.update::<Dog, _, _>(id, 1_000, move |dog| {
+    let added = school.update::<Dog, _, _, eventsourcing::Error>(id, 1_000, move |dog| {
         dog.trigger(DogEvent::TrickAdded {
             trick: trick.clone(),
         });

@@ -67,26 +67,30 @@ const OTHER_BACKENDS_KEYS: [(&str, &str); 3] = [
     ("POSTGRES_HOST", "postgres"),
 ];
 
-/// Warns (target `eventsourcing::config`) when the in-memory default is chosen while another
-/// backend's settings are set, naming them (never their values).
-fn warn_if_configured_elsewhere(env: &Env) {
-    let set: Vec<&str> = OTHER_BACKENDS_KEYS
+/// The in-memory default is chosen (no `PERSISTENCE_MODULE`): a configuration error when
+/// another backend's settings are set, naming them (never their values). The Python library
+/// quietly uses memory then; a service that loses every event at exit because one variable was
+/// forgotten is worse than one that does not start.
+fn refuse_if_configured_elsewhere(env: &Env) -> Result<()> {
+    let set: Vec<String> = OTHER_BACKENDS_KEYS
         .iter()
-        .filter(|(key, _)| env.get(key).is_some_and(|v| !v.trim().is_empty()))
-        .map(|(key, _)| *key)
+        .filter_map(|(key, _)| env.lookup(key).filter(|(_, v)| !v.trim().is_empty()))
+        .map(|(key, _)| key)
         .collect();
-    if let Some((_, backend)) = OTHER_BACKENDS_KEYS
+    match OTHER_BACKENDS_KEYS
         .iter()
-        .find(|(key, _)| set.contains(key))
+        .find(|(key, _)| set.iter().any(|s| s.ends_with(key)))
     {
-        tracing::warn!(
-            target: "eventsourcing::config",
-            application = env.name(),
-            set = %set.join(", "),
-            "PERSISTENCE_MODULE is not set, so events are kept in memory and lost at exit, \
-             although {} is set: set PERSISTENCE_MODULE={backend} to use it",
-            set.join(", ")
-        );
+        Some((_, backend)) => Err(Error::config(
+            "PERSISTENCE_MODULE",
+            format!(
+                "not set, so events would be kept in memory and lost at exit, although {} is \
+                 set: set PERSISTENCE_MODULE={backend} to use it, or PERSISTENCE_MODULE=popo to \
+                 keep events in memory",
+                set.join(", ")
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -97,7 +101,9 @@ fn warn_if_configured_elsewhere(env: &Env) {
 ///
 /// # Errors
 ///
-/// [`Error::Config`] for an unknown backend (listing the known ones), for a built-in backend
+/// [`Error::Config`] for an unknown backend (listing the known ones), for no
+/// `PERSISTENCE_MODULE` while another backend's settings (`SQLITE_DBNAME`, `POSTGRES_DBNAME`,
+/// `POSTGRES_HOST`) are set, for a built-in backend
 /// this build does not include (naming the cargo feature to enable), or malformed settings;
 /// the backend's errors.
 pub fn open_recorders(env: &Env, snapshots: bool) -> Result<Recorders> {
@@ -107,11 +113,14 @@ pub fn open_recorders(env: &Env, snapshots: bool) -> Result<Recorders> {
         "FACTORY_TOPIC",
     ]
     .iter()
-    .find_map(|k| env.get(k).map(str::trim).filter(|v| !v.is_empty()))
-    .unwrap_or_else(|| {
-        warn_if_configured_elsewhere(env);
-        "popo"
-    });
+    .find_map(|k| env.get(k).map(str::trim).filter(|v| !v.is_empty()));
+    let module = match module {
+        Some(module) => module,
+        None => {
+            refuse_if_configured_elsewhere(env)?;
+            "popo"
+        }
+    };
     let lower = module.to_ascii_lowercase();
     let name = lower.strip_prefix("eventsourcing.").unwrap_or(&lower);
     let name = name.split(':').next().unwrap_or(name);

@@ -95,7 +95,7 @@ async fn saves_gets_and_streams_from_many_tasks_on_every_backend() {
             .map(|i| {
                 let app = app.clone();
                 tokio::spawn(async move {
-                    app.update::<Dog, _, _>(one, 100, move |dog| {
+                    app.update::<Dog, _, _, eventsourcing::Error>(one, 100, move |dog| {
                         dog.trigger(DogEvent::TrickAdded {
                             trick: format!("u{i}"),
                         });
@@ -111,9 +111,18 @@ async fn saves_gets_and_streams_from_many_tasks_on_every_backend() {
             assert_eq!(recordings[0].originator_version, version);
         }
         let refused = app
-            .update::<Dog, _, ()>(one, 3, |_| Err(Error::programming("refused")))
+            .update::<Dog, _, (), Error>(one, 3, |_| Err(Error::programming("refused")))
             .await;
         assert!(refused.unwrap_err().is_programming());
+        // The user's own error type comes back as it is; the library's converts into it.
+        let own = app
+            .update::<Dog, _, (), ShopError>(one, 3, |_| Err(ShopError::TooManyTricks))
+            .await;
+        assert_eq!(own.unwrap_err(), ShopError::TooManyTricks);
+        let missing = app
+            .update::<Dog, _, (), ShopError>(Uuid::new_v4(), 3, |_| Ok(()))
+            .await;
+        assert!(matches!(missing, Err(ShopError::Store(m)) if m.contains("not found")));
         let dog = app.get::<Dog>(one).await.unwrap();
         assert_eq!(
             (dog.tricks.len(), dog.version()),
@@ -291,5 +300,18 @@ fn outside_a_runtime_a_call_is_a_programming_error() {
     match get.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(Err(e)) => assert!(e.is_programming(), "{}", e.report()),
         other => panic!("{:?}", other.map(|r| r.map(|d| d.version()))),
+    }
+}
+
+/// A user's own error type for `AsyncApp::update`.
+#[derive(Debug, PartialEq)]
+enum ShopError {
+    TooManyTricks,
+    Store(String),
+}
+
+impl From<Error> for ShopError {
+    fn from(e: Error) -> Self {
+        Self::Store(e.to_string())
     }
 }

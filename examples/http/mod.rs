@@ -207,7 +207,7 @@ async fn add_trick<R: Runner + 'static>(
     let trick = text(body(json)?.trick, "the trick must be 1 to 200 characters")?;
     let (version, recordings) = s
         .school
-        .update::<Dog, _, _>(id, RETRIES, move |dog| {
+        .update::<Dog, _, _, eventsourcing::Error>(id, RETRIES, move |dog| {
             dog.trigger(DogEvent::TrickAdded {
                 trick: trick.clone(),
             });

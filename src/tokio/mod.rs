@@ -175,34 +175,47 @@ impl<T: App> AsyncApp<T> {
     /// the recordings. A dropped future stops waiting, not the hop: the command may still be
     /// saved.
     ///
+    /// `command` may fail with the user's own error type `E` (any type the library's
+    /// [`Error`] converts into, `Error` itself included), which comes back as it is:
+    /// `update::<Dog, _, _, ShopError>(id, 3, |dog| Err(ShopError::TooManyTricks))`.
+    ///
     /// # Errors
     ///
     /// `command`'s error (nothing saved); [`Error::VersionConflict`] when every attempt met
-    /// one; otherwise as [`get`](Self::get) and [`save`](Self::save).
-    pub async fn update<A, F, R>(
+    /// one; otherwise as [`get`](Self::get) and [`save`](Self::save), converted into `E`.
+    pub async fn update<A, F, R, E>(
         &self,
         id: Uuid,
         attempts: usize,
         mut command: F,
-    ) -> Result<(R, Vec<Recording>)>
+    ) -> Result<(R, Vec<Recording>), E>
     where
         A: Aggregate,
-        F: FnMut(&mut Root<A>) -> Result<R> + Send + 'static,
+        F: FnMut(&mut Root<A>) -> Result<R, E> + Send + 'static,
         R: Send + 'static,
+        E: From<Error> + Send + 'static,
     {
-        self.run(move |app| {
-            let app = app.application();
-            let mut attempt = 1;
-            loop {
-                let mut root = app.get::<A>(id)?;
-                let answer = command(&mut root)?;
-                match app.save(&mut root) {
-                    Err(e) if e.is_version_conflict() && attempt < attempts => attempt += 1,
-                    saved => return saved.map(|recordings| (answer, recordings)),
-                }
-            }
-        })
-        .await
+        let outcome = self
+            .run(move |app| {
+                let app = app.application();
+                let mut attempt = 1;
+                Ok(loop {
+                    let mut root = match app.get::<A>(id) {
+                        Ok(root) => root,
+                        Err(e) => break Err(E::from(e)),
+                    };
+                    let answer = match command(&mut root) {
+                        Ok(answer) => answer,
+                        Err(e) => break Err(e),
+                    };
+                    match app.save(&mut root) {
+                        Err(e) if e.is_version_conflict() && attempt < attempts => attempt += 1,
+                        saved => break saved.map(|r| (answer, r)).map_err(E::from),
+                    }
+                })
+            })
+            .await;
+        outcome.map_err(E::from)?
     }
 
     /// The latest version of aggregate `id`.

@@ -315,7 +315,20 @@ impl Application {
             let mut q = EventQuery::new().descending().limit(1);
             q.lte = version;
             if let Some(s) = snapshots.select_events(id, &q)?.first() {
-                aggregate = pending::from_snapshot(&self.mapper, s)?;
+                match pending::from_snapshot(&self.mapper, s) {
+                    Ok(restored) => aggregate = restored,
+                    // The model changed since (a new field without a default, no upcaster):
+                    // the events still hold everything.
+                    Err(e) => tracing::warn!(
+                        target: "eventsourcing::application",
+                        application = self.name(),
+                        aggregate = A::NAME,
+                        %id,
+                        version = s.originator_version,
+                        error = %e.report(),
+                        "a snapshot does not decode: replaying the aggregate from its events"
+                    ),
+                }
             }
         }
         let mut q = EventQuery::new().after(aggregate.version());

@@ -3,6 +3,7 @@
 use std::any::Any;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::domain::{Aggregate, Root, Timestamp};
@@ -40,12 +41,29 @@ pub trait Pending: Send {
     fn cache_copy(&self) -> Box<dyn Any + Send + Sync>;
 }
 
-/// The stored form of a snapshot's state.
+/// The stored form of a snapshot's state. `class_version` is stored above 1 only, so
+/// snapshots of aggregates without upcasters are as before.
 #[derive(Serialize, Deserialize)]
 struct SnapshotState<S> {
     created_on: Timestamp,
     modified_on: Timestamp,
     state: S,
+    #[serde(default = "first_version", skip_serializing_if = "is_first_version")]
+    class_version: u32,
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_first_version(v: &u32) -> bool {
+    *v == 1
+}
+
+/// The snapshot version written now: 1 plus the number of the aggregate's snapshot upcasters.
+fn snapshot_version<A: Aggregate>() -> u32 {
+    u32::try_from(A::SNAPSHOT_UPCASTS.len()).map_or(u32::MAX, |n| n.saturating_add(1))
 }
 
 /// The topic of snapshots of aggregates named `name`.
@@ -83,6 +101,7 @@ impl<A: Aggregate> Pending for Root<A> {
             created_on: self.created_on(),
             modified_on: self.modified_on(),
             state: self.state(),
+            class_version: snapshot_version::<A>(),
         })
         .map_err(|e| encode(Box::new(e)))?;
         Ok(StoredEvent {
@@ -110,8 +129,21 @@ pub(crate) fn from_snapshot<A: Aggregate>(
         source,
     };
     let json = mapper.decode_state(&stored.state).map_err(decode)?;
-    let snapshot: SnapshotState<A> =
-        serde_json::from_slice(&json).map_err(|e| decode(Box::new(e)))?;
+    let snapshot: SnapshotState<A> = if A::SNAPSHOT_UPCASTS.is_empty() {
+        serde_json::from_slice(&json).map_err(|e| decode(Box::new(e)))?
+    } else {
+        let mut raw: SnapshotState<Value> =
+            serde_json::from_slice(&json).map_err(|e| decode(Box::new(e)))?;
+        if let Value::Object(fields) = &mut raw.state {
+            crate::domain::upcast(fields, raw.class_version, A::SNAPSHOT_UPCASTS);
+        }
+        SnapshotState {
+            state: serde_json::from_value(raw.state).map_err(|e| decode(Box::new(e)))?,
+            created_on: raw.created_on,
+            modified_on: raw.modified_on,
+            class_version: raw.class_version,
+        }
+    };
     Ok(Root::restored(
         snapshot.state,
         stored.originator_id,

@@ -98,6 +98,37 @@ pub trait Aggregate:
     /// Changes the state by one event. It must not fail: commands validate before they
     /// trigger.
     fn apply(&mut self, event: &Self::Event);
+
+    /// Upcasters of snapshot states, as [`Event::UPCASTS`] for events: each turns the stored
+    /// state (a JSON object of the aggregate's fields) of snapshot version n into n + 1, so
+    /// snapshots are written at version 1 plus the number of upcasters (the Python library's
+    /// `class_version` and `upcast_vN_vM`). A snapshot that still does not decode is not an
+    /// error: the aggregate is replayed from its events instead, with a warning.
+    ///
+    /// ```
+    /// # use es_core::domain::{Aggregate, Event, Fields};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Debug, Clone, Serialize, Deserialize)]
+    /// # pub enum DogEvent { Registered { name: String } }
+    /// # impl Event for DogEvent { const PREFIX: &'static str = "Dog"; }
+    /// #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+    /// pub struct Dog {
+    ///     pub name: String,
+    ///     pub tricks: Vec<String>, // new in snapshot version 2
+    /// }
+    ///
+    /// impl Aggregate for Dog {
+    ///     type Event = DogEvent;
+    ///     fn apply(&mut self, event: &DogEvent) {
+    ///         let DogEvent::Registered { name } = event;
+    ///         self.name = name.clone();
+    ///     }
+    ///     const SNAPSHOT_UPCASTS: &'static [fn(&mut Fields)] = &[|state| {
+    ///         state.insert("tricks".into(), serde_json::json!([]));
+    ///     }];
+    /// }
+    /// ```
+    const SNAPSHOT_UPCASTS: &'static [Upcast] = &[];
 }
 
 /// An event of an aggregate with its position: which aggregate, which version, when.
@@ -120,7 +151,7 @@ pub fn uuid5_url(path: &str) -> Uuid {
 }
 
 /// Runs the upcasters from `stored_version` to the current one.
-fn upcast(fields: &mut Fields, stored_version: u32, upcasts: &[Upcast]) {
+pub(crate) fn upcast(fields: &mut Fields, stored_version: u32, upcasts: &[Upcast]) {
     let skip = usize::try_from(stored_version.saturating_sub(1)).unwrap_or(usize::MAX);
     for up in upcasts.iter().skip(skip) {
         up(fields);

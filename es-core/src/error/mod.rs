@@ -220,6 +220,21 @@ pub enum Error {
         /// What failed.
         source: Box<Self>,
     },
+    /// User code run by the library (a policy, a command of `AsyncApp::update`) panicked. The
+    /// runner caught the panic: the edge stops at the notification, as with a policy's error,
+    /// instead of its thread disappearing.
+    #[error("panicked: {message}")]
+    Panicked {
+        /// The panic's message (its payload when a string, otherwise a placeholder).
+        message: String,
+    },
+    /// An error of the user's own type, returned by a policy or a command
+    /// ([`Error::user`]); [`Error::user_error`] gets it back.
+    #[error("{source}")]
+    User {
+        /// The user's error.
+        source: BoxError,
+    },
     /// A runner was started twice.
     #[error("the runner is already started")]
     RunnerAlreadyStarted,
@@ -297,6 +312,37 @@ impl Error {
             application_name: application_name.to_owned(),
             notification_id,
         }
+    }
+
+    /// An [`Error::User`] holding the user's own error, for policies and commands:
+    /// `Err(Error::user(Overdrawn { .. }))`.
+    pub fn user(error: impl Into<BoxError>) -> Self {
+        Self::User {
+            source: error.into(),
+        }
+    }
+
+    /// The user's error of type `E` inside this error ([`Error::User`]), also when a runner
+    /// wrapped it ([`Error::Processing`], [`Error::Recorded`], [`Error::EdgeStopped`]).
+    pub fn user_error<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            Self::User { source } => source.downcast_ref::<E>(),
+            Self::Processing { source, .. } | Self::Recorded { source, .. } => {
+                source.user_error()
+            }
+            Self::EdgeStopped { source, .. } => source.user_error(),
+            _ => None,
+        }
+    }
+
+    /// An [`Error::Panicked`] from a panic's payload.
+    pub fn panicked(payload: &(dyn std::any::Any + Send)) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic with a payload that is not a string".to_owned());
+        Self::Panicked { message }
     }
 
     /// An [`Error::Programming`] with a message.

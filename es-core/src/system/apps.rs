@@ -84,12 +84,21 @@ impl Apps {
             .ok_or_else(|| Error::programming(format!("{name} is not in the system")))
     }
 
+    /// The names of `edge`'s leader and follower.
+    pub(crate) fn edge_names(&self, edge: usize) -> (&'static str, &'static str) {
+        let (l, f) = self.edges.get(edge).copied().unwrap_or_default();
+        (
+            self.names.get(l).copied().unwrap_or_default(),
+            self.names.get(f).copied().unwrap_or_default(),
+        )
+    }
+
     /// [`Error::EdgeStopped`] for `edge`, which failed at `error`.
     pub(crate) fn edge_stopped(&self, edge: usize, error: Arc<Error>) -> Error {
-        let (l, f) = self.edges.get(edge).copied().unwrap_or_default();
+        let (leader, follower) = self.edge_names(edge);
         Error::EdgeStopped {
-            leader: self.names.get(l).copied().unwrap_or_default().to_owned(),
-            follower: self.names.get(f).copied().unwrap_or_default().to_owned(),
+            leader: leader.to_owned(),
+            follower: follower.to_owned(),
             source: error,
         }
     }

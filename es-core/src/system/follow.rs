@@ -162,7 +162,7 @@ fn try_batch(
         };
         processing.tracking.notification_id = notification.id;
         processing.tracking.first_notification_id = notification.id;
-        match policy(&received, &mut processing) {
+        match run_policy(policy, &received, &mut processing) {
             None => return Ok(()),
             Some(result) => result?,
         }
@@ -182,6 +182,16 @@ fn try_batch(
 }
 
 type Policy<'a> = dyn Fn(&Received<'_>, &mut Processing) -> Option<Result<()>> + 'a;
+
+/// Runs `policy`, a panic in it becoming the policy's error ([`Error::Panicked`]): the
+/// notification fails as with any policy error, the thread lives on.
+fn run_policy(
+    policy: &Policy<'_>,
+    received: &Received<'_>,
+    processing: &mut Processing,
+) -> Option<Result<()>> {
+    crate::sync::catch_panic(|| policy(received, processing)).unwrap_or_else(|e| Some(Err(e)))
+}
 
 fn process_with(
     follower: &crate::application::Application,
@@ -210,7 +220,7 @@ fn process_with(
         notification_id: notification.id,
         source: Box::new(source),
     };
-    match policy(&received, &mut processing) {
+    match run_policy(policy, &received, &mut processing) {
         None => return Ok(()),
         Some(result) => result.map_err(wrap)?,
     }

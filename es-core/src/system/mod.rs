@@ -81,17 +81,42 @@ impl Received<'_> {
         &self.notification.topic
     }
 
-    /// The event, when its topic is one of `E`'s; `None` for other event types. Decoded with
+    /// The event, when its topic is one of `E`'s; `None` for topics outside `E`'s
+    /// [`PREFIX`](Event::PREFIX) (`"Dog"` owns `"Dog"` and every `"Dog.…"` topic). Decoded with
     /// the leader's mapper (its cipher and compressor).
+    ///
+    /// Nothing under `E`'s prefix is skipped silently: a topic there that `E` does not know
+    /// (a variant renamed without an [alias](Event::ALIASES), or written by newer code) is an
+    /// error, so the edge stops at it instead of advancing its tracking over an event it
+    /// should have processed.
     ///
     /// # Errors
     ///
-    /// [`Error::Decode`](crate::Error::Decode) when the topic is `E`'s but the state does not decode.
+    /// [`Error::Decode`](crate::Error::Decode) when the topic is under `E`'s prefix but not one
+    /// of its topics or aliases, or when the state does not decode.
     pub fn decode<E: Event>(&self) -> Result<Option<E>> {
-        if !E::handles(&self.notification.topic) {
-            return Ok(None);
-        }
         let n = self.notification;
+        if !E::handles(&n.topic) {
+            let owned = n
+                .topic
+                .strip_prefix(E::PREFIX)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'));
+            if !owned {
+                return Ok(None);
+            }
+            return Err(crate::Error::Decode {
+                topic: n.topic.clone(),
+                originator_id: n.originator_id,
+                originator_version: n.originator_version,
+                source: format!(
+                    "the topic is under the prefix {:?} of {} but is none of its topics or \
+                     aliases (a renamed event needs an alias: Event::ALIASES)",
+                    E::PREFIX,
+                    std::any::type_name::<E>()
+                )
+                .into(),
+            });
+        }
         let envelope = self.mapper.to_envelope::<E>(
             n.originator_id,
             n.originator_version,

@@ -47,7 +47,21 @@ impl Shared {
     /// `edge` stopped at `error`: the other edges go on; waits for its follower, `stop` and
     /// `watch_for_errors` return it.
     fn fail(&self, edge: usize, error: Error) {
-        tracing::error!(target: "eventsourcing::runner", error = %error.report(), "the follower stopped: this edge processes nothing more until the runner restarts");
+        let (leader, follower) = self.apps.edge_names(edge);
+        let notification_id = match &error {
+            Error::Processing {
+                notification_id, ..
+            } => Some(*notification_id),
+            _ => None,
+        };
+        tracing::error!(
+            target: "eventsourcing::runner",
+            leader,
+            follower,
+            notification_id,
+            error = %error.report(),
+            "the follower stopped: this edge processes nothing more until the runner restarts"
+        );
         let error = Arc::new(error);
         self.edges.failed(edge, Arc::clone(&error));
         {
@@ -94,7 +108,8 @@ impl Shared {
                         .saturating_mul(1 << failures.min(6))
                         .min(MAX_BACKOFF);
                     failures = failures.saturating_add(1);
-                    tracing::warn!(target: "eventsourcing::runner", error = %e.report(), ?pause, failures, "retrying after an operational error");
+                    let (leader, follower) = self.apps.edge_names(edge);
+                    tracing::warn!(target: "eventsourcing::runner", leader, follower, error = %e.report(), ?pause, failures, "retrying after an operational error");
                     self.pause(pause);
                 }
                 Err(e) => return Err(e),
@@ -164,6 +179,11 @@ impl Shared {
         }
     }
 }
+
+/// The lease thread ended at a panic: its edges' leases are no longer renewed.
+#[derive(Debug, thiserror::Error)]
+#[error("the runner's lease thread died")]
+struct LeaseThreadDied(#[source] Arc<Error>);
 
 struct Running {
     shared: Arc<Shared>,
@@ -241,7 +261,15 @@ impl MultiThreadedRunner {
             let s = Arc::clone(&shared);
             match thread::Builder::new()
                 .name("es-leases".to_owned())
-                .spawn(move || s.lease())
+                .spawn(move || {
+                    // Leases run out unrenewed without this thread: every edge shows it.
+                    if let Err(e) = crate::sync::catch_panic(|| s.lease()) {
+                        let e = Arc::new(e);
+                        for edge in 0..s.apps.edges.len() {
+                            s.fail(edge, Error::Internal { source: Box::new(LeaseThreadDied(Arc::clone(&e))) });
+                        }
+                    }
+                })
             {
                 Ok(handle) => threads.push(handle),
                 Err(e) => {
@@ -264,7 +292,9 @@ impl MultiThreadedRunner {
                     follower = s.apps.names[f]
                 )
                 .entered();
-                if let Err(e) = s.follow(edge) {
+                // A panic anywhere in following (a policy's is caught closer, per
+                // notification) fails the edge instead of ending the thread unseen.
+                if let Err(e) = crate::sync::catch_panic(|| s.follow(edge)).and_then(|r| r) {
                     s.fail(edge, e);
                 }
             });

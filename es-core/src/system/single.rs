@@ -48,20 +48,32 @@ impl Core {
                 if self.apps.edges[edge].0 != next {
                     continue;
                 }
-                let result = pull_and_process(
-                    self.apps.apps[f].as_ref(),
-                    self.apps.names[next],
-                    self.apps.apps[next].as_ref(),
-                    self.apps.batches[f],
-                    &mut || self.edges.processed(edge),
-                );
+                // A panic (a policy's is caught per notification, closer) must not leave
+                // the queue marked busy for ever, nor unwind through the caller's save.
+                let result = crate::sync::catch_panic(|| {
+                    pull_and_process(
+                        self.apps.apps[f].as_ref(),
+                        self.apps.names[next],
+                        self.apps.apps[next].as_ref(),
+                        self.apps.batches[f],
+                        &mut || self.edges.processed(edge),
+                    )
+                })
+                .and_then(|r| r);
                 match result {
                     Ok(()) => self.edges.ok(edge),
                     Err(e) => {
+                        let notification_id = match &e {
+                            Error::Processing {
+                                notification_id, ..
+                            } => Some(*notification_id),
+                            _ => None,
+                        };
                         tracing::error!(
                             target: "eventsourcing::runner",
                             leader = self.apps.names[next],
                             follower = self.apps.names[f],
+                            notification_id,
                             error = %e.report(),
                             "processing failed; retried on the leader's next save"
                         );
@@ -124,10 +136,14 @@ impl SingleThreadedRunner {
 
     /// Opens the applications, wires leaders to followers, and processes any backlog.
     ///
+    /// Returns `Ok` once the runner runs, whatever its edges' states: an error processing the
+    /// backlog (a poison notification, a store unreachable) is logged and shown in
+    /// [`health`](Self::health) and by [`wait`](Self::wait), and retried on the leader's next
+    /// save, so a service with one failing edge still starts (no crash loop at boot).
+    ///
     /// # Errors
     ///
-    /// [`Error::RunnerAlreadyStarted`]; errors opening applications; an error processing the
-    /// backlog (the runner is then started, and retries on the next save).
+    /// [`Error::RunnerAlreadyStarted`]; errors opening applications.
     pub fn start(&self) -> Result<()> {
         let core = {
             let mut slot = lock(&self.core);
@@ -162,7 +178,8 @@ impl SingleThreadedRunner {
         };
         let leaders: Vec<usize> = core.apps.edges.iter().map(|e| e.0).collect();
         for leader in leaders {
-            core.prompt(leader)?;
+            // Logged and kept in health by `prompt`; the other leaders' followers go on.
+            let _ = core.prompt(leader);
         }
         Ok(())
     }
