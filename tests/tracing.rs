@@ -1,6 +1,7 @@
 //! Tracing: what a subscriber sees of saves, loads, inserts and runners names applications,
 //! ids, versions and counts, never states or keys; the in-memory default chosen while another
-//! backend is configured is a warning naming the variable, not its value.
+//! backend is configured is an error naming the variable, not its value; a failed edge is an
+//! error line with its leader, follower and notification id as fields.
 
 mod common;
 
@@ -76,29 +77,79 @@ fn saves_loads_and_runners_show_ids_never_states_or_keys() {
 }
 
 #[test]
-fn the_in_memory_default_with_sqlite_settings_is_a_warning() {
-    let text = captured(|| {
-        let app = ApplicationBuilder::new("DogSchool")
-            .without_process_env()
-            .var("SQLITE_DBNAME", "/tmp/secret-name.db")
-            .build()
-            .unwrap();
-        let mut dog = new_dog("Rex");
-        app.save(&mut dog).unwrap();
-        assert_eq!(app.get::<tutorial::Dog>(dog.id()).unwrap().name, "Rex");
-    });
+fn the_in_memory_default_with_sqlite_settings_is_a_config_error() {
+    let e = ApplicationBuilder::new("DogSchool")
+        .without_process_env()
+        .var("SQLITE_DBNAME", "/tmp/secret-name.db")
+        .build()
+        .unwrap_err();
+    let text = e.report().to_string();
     assert!(
-        text.contains("WARN")
+        e.is_config()
+            && text.contains("PERSISTENCE_MODULE")
             && text.contains("SQLITE_DBNAME")
             && text.contains("PERSISTENCE_MODULE=sqlite"),
         "{text}"
     );
     assert!(!text.contains("secret-name"), "the value is shown: {text}");
-    let quiet = captured(|| {
-        ApplicationBuilder::new("DogSchool")
-            .without_process_env()
-            .build()
-            .unwrap();
-    });
-    assert!(!quiet.contains("WARN"), "{quiet}");
+    // App-prefixed settings count too; an explicit `popo` keeps memory on purpose.
+    let e = ApplicationBuilder::new("DogSchool")
+        .without_process_env()
+        .var("DOGSCHOOL_POSTGRES_DBNAME", "school")
+        .build()
+        .unwrap_err();
+    assert!(
+        e.report().to_string().contains("DOGSCHOOL_POSTGRES_DBNAME"),
+        "{}",
+        e.report()
+    );
+    let app = ApplicationBuilder::new("DogSchool")
+        .without_process_env()
+        .var("SQLITE_DBNAME", "/tmp/secret-name.db")
+        .var("PERSISTENCE_MODULE", "popo")
+        .build()
+        .unwrap();
+    let mut dog = new_dog("Rex");
+    app.save(&mut dog).unwrap();
+    assert_eq!(app.get::<tutorial::Dog>(dog.id()).unwrap().name, "Rex");
 }
+
+#[test]
+fn a_failed_edge_is_logged_at_error_level_with_its_names_as_fields() {
+    use es_testkit::apps::domain::{DogSchool, POISON, Strict, system};
+    use eventsourcing::system::MultiThreadedRunner;
+    let trick = format!("panic-{}", Uuid::new_v4());
+    POISON.lock().unwrap().insert(trick.clone());
+    let text = captured(|| {
+        let runner = MultiThreadedRunner::with_env(system(), Env::new(""));
+        runner.start().unwrap();
+        let school = runner.get::<DogSchool>().unwrap();
+        let dog = school.register_dog("Rex").unwrap();
+        school.add_trick(dog, &trick).unwrap();
+        let failed = runner.wait::<Strict>("DogSchool", school.last_id(), WAIT);
+        assert!(failed.is_err());
+        assert!(
+            runner
+                .stop()
+                .unwrap_err()
+                .report()
+                .to_string()
+                .contains("panicked")
+        );
+    });
+    POISON.lock().unwrap().remove(&trick);
+    let line = text
+        .lines()
+        .find(|l| l.contains("ERROR") && l.contains("the follower stopped"))
+        .unwrap_or_else(|| panic!("no error line in:\n{text}"));
+    for field in [
+        "leader=\"DogSchool\"",
+        "follower=\"Counters\"",
+        "notification_id=",
+        "panicked",
+    ] {
+        assert!(line.contains(field), "no {field} in {line}");
+    }
+}
+
+const WAIT: std::time::Duration = std::time::Duration::from_secs(20);

@@ -231,6 +231,7 @@ macro_rules! application_tests {
                 read_all_pages_topics_and_decoding => $crate::apps::read_all_pages_topics_and_decoding,
                 the_cache_never_returns_state_older_than_the_store => $crate::apps::the_cache_never_returns_state_older_than_the_store,
                 round_trip_with_cipher_and_compression => $crate::apps::round_trip_with_cipher_and_compression,
+                a_snapshot_that_does_not_decode_is_replayed => $crate::failures::a_snapshot_that_does_not_decode_is_replayed,
             );
         }
     };
@@ -252,6 +253,8 @@ macro_rules! system_tests {
                 competing_follower_instances_process_each_event_once => $crate::systems::competing_follower_instances_process_each_event_once,
                 a_poison_event_is_processed_once_after_the_cure => $crate::systems::a_poison_event_is_processed_once_after_the_cure,
                 an_outage_shows_as_retrying_and_recovers => $crate::systems::an_outage_shows_as_retrying_and_recovers,
+                a_panicking_policy_fails_its_edge => $crate::failures::a_panicking_policy_fails_its_edge,
+                an_unknown_topic_under_a_followed_prefix_stops_the_edge => $crate::failures::an_unknown_topic_under_a_followed_prefix_stops_the_edge,
                 leased_instances_share_edges_and_take_over => $crate::leased::leased_instances_share_edges_and_take_over,
             );
         }

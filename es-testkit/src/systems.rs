@@ -14,7 +14,7 @@ use crate::apps::domain::{Dog, DogSchool, POISON, Strict, system};
 use crate::support::deadline;
 
 /// The runners' factory of applications on `open`.
-fn factory(open: &Open) -> AppFactory {
+pub(crate) fn factory(open: &Open) -> AppFactory {
     let open = Arc::clone(open);
     Arc::new(move |env: Env| {
         let recorders = open(&env, false)?;

@@ -327,9 +327,7 @@ impl Error {
     pub fn user_error<E: std::error::Error + 'static>(&self) -> Option<&E> {
         match self {
             Self::User { source } => source.downcast_ref::<E>(),
-            Self::Processing { source, .. } | Self::Recorded { source, .. } => {
-                source.user_error()
-            }
+            Self::Processing { source, .. } | Self::Recorded { source, .. } => source.user_error(),
             Self::EdgeStopped { source, .. } => source.user_error(),
             _ => None,
         }

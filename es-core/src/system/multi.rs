@@ -63,13 +63,14 @@ impl Shared {
             "the follower stopped: this edge processes nothing more until the runner restarts"
         );
         let error = Arc::new(error);
-        self.edges.failed(edge, Arc::clone(&error));
+        // The runner's error first: whoever a failed wait wakes sees `has_errored` true.
         {
             let mut slot = lock(&self.error);
             if slot.is_none() {
-                *slot = Some((edge, error));
+                *slot = Some((edge, Arc::clone(&error)));
             }
         }
+        self.edges.failed(edge, error);
         self.errored.notify_all();
     }
 
@@ -266,11 +267,15 @@ impl MultiThreadedRunner {
                     if let Err(e) = crate::sync::catch_panic(|| s.lease()) {
                         let e = Arc::new(e);
                         for edge in 0..s.apps.edges.len() {
-                            s.fail(edge, Error::Internal { source: Box::new(LeaseThreadDied(Arc::clone(&e))) });
+                            s.fail(
+                                edge,
+                                Error::Internal {
+                                    source: Box::new(LeaseThreadDied(Arc::clone(&e))),
+                                },
+                            );
                         }
                     }
-                })
-            {
+                }) {
                 Ok(handle) => threads.push(handle),
                 Err(e) => {
                     leasing.release_all(&shared.apps);

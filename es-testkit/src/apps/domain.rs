@@ -109,7 +109,7 @@ impl DogSchool {
     }
 }
 
-/// Tricks that make [`Strict`] fail, until removed.
+/// Tricks that make [`Strict`] fail, until removed; those named `panic-…` make it panic.
 pub static POISON: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
 
 app! {
@@ -121,6 +121,9 @@ impl ProcessApplication for Strict {
     fn policy(&self, event: &Received<'_>, processing: &mut Processing) -> Result<()> {
         if let Some(DogEvent::TrickAdded { trick }) = event.decode()? {
             if POISON.lock().unwrap().contains(&trick) {
+                if trick.starts_with("panic-") {
+                    panic!("cannot count {trick}");
+                }
                 return Err(Error::data(format!("cannot count {trick}")));
             }
             let mut counter = self.get_or(Counter::create_id(&trick), || Counter::start(&trick))?;

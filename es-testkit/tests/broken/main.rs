@@ -17,8 +17,8 @@ use es_core::{Env, ProcessRecorder, Recorders};
 use es_popo::{PopoAggregateRecorder, PopoProcessRecorder};
 use es_testkit::apps::Open;
 use es_testkit::{
-    aggregate, application, apps, batching, concurrent, leased, ordering, process, subscriptions,
-    support, systems, tracking,
+    aggregate, application, apps, batching, concurrent, failures, leased, ordering, process,
+    subscriptions, support, systems, tracking,
 };
 
 use flaws::{Broken, Flaw};
@@ -296,7 +296,7 @@ fn broken_storage(flaw: Flaw) -> impl Fn() -> Open {
 
 #[test]
 fn broken_recorders_fail_the_application_suite() {
-    let cases: [(&str, Flaw, Suite); 7] = [
+    let cases: [(&str, Flaw, Suite); 8] = [
         (
             "save_get_versions_and_not_found",
             Flaw::LossyState,
@@ -332,6 +332,11 @@ fn broken_recorders_fail_the_application_suite() {
             Flaw::LossyState,
             apps::round_trip_with_cipher_and_compression,
         ),
+        (
+            "a_snapshot_that_does_not_decode_is_replayed",
+            Flaw::LossyState,
+            failures::a_snapshot_that_does_not_decode_is_replayed,
+        ),
     ];
     for (name, flaw, property) in cases {
         let storage = broken_storage(flaw);
@@ -341,7 +346,17 @@ fn broken_recorders_fail_the_application_suite() {
 
 #[test]
 fn broken_recorders_fail_the_system_suite() {
-    let cases: [(&str, Flaw, Suite); 6] = [
+    let cases: [(&str, Flaw, Suite); 8] = [
+        (
+            "a_panicking_policy_fails_its_edge",
+            Flaw::ForgetsTracking,
+            failures::a_panicking_policy_fails_its_edge,
+        ),
+        (
+            "an_unknown_topic_under_a_followed_prefix_stops_the_edge",
+            Flaw::ForgetsTracking,
+            failures::an_unknown_topic_under_a_followed_prefix_stops_the_edge,
+        ),
         (
             "leased_instances_share_edges_and_take_over",
             Flaw::SharedLease,
@@ -411,4 +426,7 @@ fn the_correct_storage_passes_the_application_and_system_suites() {
     apps::the_cache_never_returns_state_older_than_the_store(&storage);
     systems::both_runners_catch_up_with_a_backlog_at_start(&storage);
     systems::a_poison_event_is_processed_once_after_the_cure(&storage);
+    failures::a_panicking_policy_fails_its_edge(&storage);
+    failures::an_unknown_topic_under_a_followed_prefix_stops_the_edge(&storage);
+    failures::a_snapshot_that_does_not_decode_is_replayed(&storage);
 }
