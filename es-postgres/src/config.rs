@@ -44,6 +44,16 @@ pub struct PostgresConfig {
     pub max_overflow: u32,
     /// `POSTGRES_CONNECT_TIMEOUT` (seconds, default 30): how long to wait for a connection.
     pub connect_timeout: Duration,
+    /// `POSTGRES_OUTAGE_TIMEOUT` (seconds, default 3; 0 fails at once): how long a request
+    /// waits for a connection while the pool's last attempt to open one failed (the server
+    /// refuses, is unreachable or rejects the login). It then fails with the classified
+    /// [`Error::Connect`](es_core::Error::Connect) instead of waiting the whole
+    /// `POSTGRES_CONNECT_TIMEOUT`; the pool keeps trying in the background.
+    pub outage_timeout: Duration,
+    /// `POSTGRES_STATEMENT_TIMEOUT` (seconds, default 60; 0 disables): the server cancels a
+    /// statement that runs longer (`statement_timeout`), and the call fails with an
+    /// operational error; a cancelled write did not commit.
+    pub statement_timeout: Duration,
     /// `POSTGRES_LOCK_TIMEOUT` (seconds, default 0 = wait without limit) for the table lock.
     pub lock_timeout: Duration,
     /// `POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT` (seconds, default 5; 0 disables).
@@ -81,6 +91,8 @@ impl fmt::Debug for PostgresConfig {
             .field("pool_size", &self.pool_size)
             .field("max_overflow", &self.max_overflow)
             .field("connect_timeout", &self.connect_timeout)
+            .field("outage_timeout", &self.outage_timeout)
+            .field("statement_timeout", &self.statement_timeout)
             .field("lock_timeout", &self.lock_timeout)
             .field(
                 "idle_in_transaction_session_timeout",
@@ -148,6 +160,8 @@ impl PostgresConfig {
             pool_size: 5,
             max_overflow: 10,
             connect_timeout: Duration::from_secs(30),
+            outage_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(60),
             lock_timeout: Duration::ZERO,
             idle_in_transaction_session_timeout: Duration::from_secs(5),
             keepalives_idle: Duration::from_secs(10),
@@ -230,6 +244,8 @@ impl PostgresConfig {
                 "the connect timeout must be at least 1 second",
             ));
         }
+        c.outage_timeout = seconds(env, "POSTGRES_OUTAGE_TIMEOUT", 3)?;
+        c.statement_timeout = seconds(env, "POSTGRES_STATEMENT_TIMEOUT", 60)?;
         c.lock_timeout = seconds(env, "POSTGRES_LOCK_TIMEOUT", 0)?;
         c.idle_in_transaction_session_timeout =
             seconds(env, "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT", 5)?;

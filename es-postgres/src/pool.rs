@@ -5,6 +5,7 @@ use es_core::sync::lock;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Row, Statement};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::connect::{ConnectError, LastConnectError, connect_problem};
@@ -106,6 +107,9 @@ pub(crate) struct Manager {
     pub(crate) last_error: LastConnectError,
     /// TLS as configured.
     pub(crate) tls: MakeRustlsConnect,
+    /// Failed attempts to open a connection since the last success: an outage is logged once
+    /// when it starts and once when it ends, with this count.
+    pub(crate) failures: AtomicU64,
 }
 
 impl std::fmt::Debug for Manager {
@@ -120,12 +124,41 @@ impl r2d2::ManageConnection for Manager {
     type Connection = Conn;
     type Error = ConnectError;
 
+    /// Opens a connection for the pool. r2d2's own error handler is off (see `build_pool`):
+    /// an outage is one error line when it starts and one line when it ends, not a line per
+    /// attempt.
     fn connect(&self) -> Result<Conn, ConnectError> {
         let connected = self.open();
-        *lock(&self.last_error) = connected
+        let failure = connected
             .as_ref()
             .err()
             .map(|e| (connect_problem(e, &self.config), e.to_string()));
+        match &failure {
+            Some((problem, message)) => {
+                if self.failures.fetch_add(1, Ordering::Relaxed) == 0 {
+                    tracing::error!(
+                        target: "eventsourcing::postgres",
+                        port = self.config.get_ports().first().copied().unwrap_or(5432),
+                        problem = %problem,
+                        error = %message,
+                        "cannot open connections to the server: requests fail after \
+                         POSTGRES_OUTAGE_TIMEOUT until it is back (logged again when it is)"
+                    );
+                }
+            }
+            None => {
+                let failed = self.failures.swap(0, Ordering::Relaxed);
+                if failed > 0 {
+                    tracing::warn!(
+                        target: "eventsourcing::postgres",
+                        port = self.config.get_ports().first().copied().unwrap_or(5432),
+                        failed_attempts = failed,
+                        "connections open again after an outage"
+                    );
+                }
+            }
+        }
+        *lock(&self.last_error) = failure;
         connected
     }
 

@@ -25,6 +25,8 @@
 //!   with one restarted (R2) (full profile);
 //! - `lost_ack.rs`: lost commit acknowledgements through a loopback proxy (F3);
 //! - `outage.rs`: server restart, backend kill and outage (F5, private cluster, full profile);
+//! - `refusal.rs`: requests fail fast while the server refuses, health readable, one log line
+//!   per outage (O1);
 //! - `failover.rs`: a primary killed and its standby promoted, synchronous and asynchronous
 //!   replication (F15, its own primary and standby, full profile);
 //! - `stalls.rs`: stopped writers and idle lock holders (F6);
@@ -54,6 +56,7 @@ mod outage;
 mod payloads;
 mod pools;
 mod processes;
+mod refusal;
 mod replica;
 mod resume;
 mod rng;

@@ -208,19 +208,27 @@ impl Edges {
         self.failed.get(edge)
     }
 
-    /// Every edge's health, reading each leader's and follower's position now.
-    pub(crate) fn health(&self, apps: &Apps) -> Result<Vec<EdgeHealth>> {
+    /// Every edge's health, reading each leader's and follower's position now. Never fails:
+    /// a position that cannot be read (the store unreachable) is `None`, and the edge shows
+    /// as retrying with that error unless it has failed.
+    pub(crate) fn health(&self, apps: &Apps) -> Vec<EdgeHealth> {
         let mut out = Vec::with_capacity(apps.edges.len());
         for (edge, &(l, f)) in apps.edges.iter().enumerate() {
             let leader = apps.names[l];
-            let leader_position = apps.apps[l]
-                .application()
-                .recorder()
-                .max_notification_id()?;
-            let follower_position = apps.apps[f]
-                .application()
-                .recorder()
-                .max_tracking_id(leader)?;
+            let mut unreadable = None;
+            let mut read = |position: Result<Option<NotificationId>>| {
+                position.unwrap_or_else(|e| {
+                    unreadable.get_or_insert_with(|| e.report().to_string());
+                    None
+                })
+            };
+            let leader_position = read(apps.apps[l].application().recorder().max_notification_id());
+            let follower_position = read(
+                apps.apps[f]
+                    .application()
+                    .recorder()
+                    .max_tracking_id(leader),
+            );
             let lag = leader_position
                 .unwrap_or(0)
                 .saturating_sub(follower_position.unwrap_or(0));
@@ -233,6 +241,9 @@ impl Edges {
                             error: e.report().to_string(),
                         },
                         _ if s.standing_by => EdgeState::StandingBy,
+                        _ if unreadable.is_some() => EdgeState::Retrying {
+                            error: unreadable.take().unwrap_or_default(),
+                        },
                         // Nothing left to process: the last failed attempt does not matter.
                         Some(Problem::Retrying(_)) | None if lag == 0 => EdgeState::CaughtUp,
                         Some(Problem::Retrying(e)) => EdgeState::Retrying { error: e.clone() },
@@ -252,6 +263,6 @@ impl Edges {
                 tracking_conflicts: conflicts,
             });
         }
-        Ok(out)
+        out
     }
 }

@@ -235,10 +235,11 @@ impl SingleThreadedRunner {
     ///
     /// # Errors
     ///
-    /// [`Error::RunnerNotStarted`]; the recorders' errors reading the positions.
+    /// [`Error::RunnerNotStarted`] only: a position that cannot be read is `None`, the edge
+    /// retrying with the error.
     pub fn health(&self) -> Result<Vec<EdgeHealth>> {
         let core = lock(&self.core).clone().ok_or(Error::RunnerNotStarted)?;
-        core.edges.health(&core.apps)
+        Ok(core.edges.health(&core.apps))
     }
 }
 

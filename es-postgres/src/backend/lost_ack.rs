@@ -48,16 +48,21 @@ impl PostgresBackend {
     }
 
     /// Ends `session` if it still runs, and waits until it is gone: at most the connect
-    /// timeout (at least a second) in all, including waiting for a connection.
+    /// timeout (at least a second) in all, including waiting for a connection, and only the
+    /// outage timeout (at least a second) while connections cannot be opened.
     fn session_ended(&self, session: &Session) -> bool {
-        let deadline = Instant::now() + self.connect_timeout.max(MIN_WAIT);
+        let started = Instant::now();
+        let deadline = started + self.connect_timeout.max(MIN_WAIT);
         let params: [(&(dyn ToSql + Sync), Type); 2] =
             [(&session.pid, Type::INT4), (&session.started, Type::TEXT)];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            let outage = es_core::sync::lock(&self.last_error).is_some();
+            if left.is_zero() || (outage && started.elapsed() >= self.outage_timeout.max(MIN_WAIT))
+            {
                 return false;
             }
+            let left = left.min(Duration::from_millis(100));
             let rows = self
                 .pool
                 .get_timeout(left)

@@ -3,6 +3,7 @@
 //! submodules: [`write`] (one caller), [`group_commit`] (concurrent callers), [`lost_ack`]
 //! (settling a write whose acknowledgement was lost) and [`listen`] (NOTIFY wake-ups).
 
+mod checkout;
 mod group_commit;
 mod leases;
 mod listen;
@@ -25,13 +26,14 @@ use postgres::types::{ToSql, Type};
 
 use crate::combiner::Combiner;
 use crate::config::PostgresConfig;
-use crate::connect::{LastConnectError, map_connect_error, map_pool_error};
-use crate::error::{Call, Failed, is_connection_loss, map_pg_error};
+use crate::connect::{LastConnectError, map_connect_error};
+use crate::error::{Call, Failed, map_pg_error};
 use crate::pool::{Conn, Manager};
 use crate::runtime::blocking;
 use crate::sql::{Kind, Sql};
 
 type Pool = r2d2::Pool<Manager>;
+type PooledConn = r2d2::PooledConnection<Manager>;
 
 /// The longest delay between two attempts to open a connection while the server cannot be
 /// reached: a server that returns (a restart, a promoted standby) is used within this long.
@@ -49,6 +51,8 @@ fn build_pool(config: &PostgresConfig, manager: Manager) -> Pool {
         .connection_timeout(2 * MAX_RECONNECT_DELAY)
         .max_lifetime(config.conn_max_age)
         .test_on_check_out(config.pre_ping)
+        // The manager logs outages itself, once each (r2d2's handler logs every attempt).
+        .error_handler(Box::new(r2d2::NopErrorHandler))
         .build_unchecked(manager)
 }
 
@@ -73,6 +77,8 @@ pub(crate) struct PostgresBackend {
     pub(crate) sql: Sql,
     lock_timeout: Duration,
     pub(crate) connect_timeout: Duration,
+    /// How long a request waits for a connection while opening one fails.
+    outage_timeout: Duration,
     client_config: postgres::Config,
     /// TLS as configured, for the LISTEN connection.
     tls: Tls,
@@ -96,9 +102,11 @@ impl PostgresBackend {
         let schema = TablePrefix::schema(&config.schema)?;
         let sql = Sql::new(&schema, &TablePrefix::new(app)?, kind)?;
         let setup = format!(
-            "SET idle_in_transaction_session_timeout = '{}ms'; SET lock_timeout = '{}ms'",
+            "SET idle_in_transaction_session_timeout = '{}ms'; SET lock_timeout = '{}ms'; \
+             SET statement_timeout = '{}ms'",
             millis(config.idle_in_transaction_session_timeout),
-            millis(config.lock_timeout)
+            millis(config.lock_timeout),
+            millis(config.statement_timeout)
         );
         if config.connect_timeout.is_zero() {
             return Err(Error::config(
@@ -111,6 +119,7 @@ impl PostgresBackend {
             setup,
             last_error: LastConnectError::default(),
             tls: config.tls.connector()?,
+            failures: AtomicU64::new(0),
         };
         let tls = manager.tls.clone();
         // The first connection now, so that a wrong password, database, host or port fails
@@ -138,6 +147,7 @@ impl PostgresBackend {
             sql,
             lock_timeout: config.lock_timeout,
             connect_timeout: config.connect_timeout,
+            outage_timeout: config.outage_timeout,
             client_config: config.client_config(),
             tls: Tls(tls),
             listener: OnceLock::new(),
@@ -171,41 +181,6 @@ impl PostgresBackend {
         f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
     ) -> Result<T, Failed> {
         self.attempt_on(&self.pool, &self.last_error, call, f)
-    }
-
-    /// [`PostgresBackend::attempt`] on `pool`, whose connection failures `last_error` keeps.
-    fn attempt_on<T>(
-        &self,
-        pool: &Pool,
-        last_error: &LastConnectError,
-        call: Call,
-        mut f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
-    ) -> Result<T, Failed> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let mut conn = pool.get_timeout(self.connect_timeout).map_err(|e| Failed {
-                error: map_pool_error(e, self.connect_timeout, last_error),
-                session: None,
-            })?;
-            if conn.client().is_closed() && tries < 3 {
-                // Closed while idle in the pool; nothing was sent. The pool drops it.
-                continue;
-            }
-            match f(&mut conn) {
-                Ok(v) => return Ok(v),
-                Err(e) if tries == 1 && call == Call::Read && is_connection_loss(&e) => {}
-                Err(e) => {
-                    let error = map_pg_error(e, call, self.lock_timeout);
-                    let session = if error.is_outcome_unknown() {
-                        conn.session.clone()
-                    } else {
-                        None
-                    };
-                    return Err(Failed { error, session });
-                }
-            }
-        }
     }
 
     /// `SHOW name` on a pooled connection.

@@ -28,6 +28,7 @@ impl Reader {
             setup: primary.setup.clone(),
             last_error: LastConnectError::default(),
             tls: primary.tls.clone(),
+            failures: std::sync::atomic::AtomicU64::new(0),
         };
         manager
             .open()

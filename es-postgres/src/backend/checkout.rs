@@ -1,0 +1,72 @@
+//! Getting a pooled connection and running a call on it: bounded waits while the pool cannot
+//! open connections, one retry of a read whose connection was lost.
+
+use std::time::{Duration, Instant};
+
+use es_core::sync::lock;
+
+use super::{Pool, PooledConn, PostgresBackend};
+use crate::connect::{LastConnectError, map_pool_error};
+use crate::error::{Call, Failed, is_connection_loss, map_pg_error};
+use crate::pool::Conn;
+
+impl PostgresBackend {
+    /// [`PostgresBackend::attempt`] on `pool`, whose connection failures `last_error` keeps.
+    pub(super) fn attempt_on<T>(
+        &self,
+        pool: &Pool,
+        last_error: &LastConnectError,
+        call: Call,
+        mut f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
+    ) -> Result<T, Failed> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut conn = self.checkout(pool, last_error)?;
+            if conn.client().is_closed() && tries < 3 {
+                // Closed while idle in the pool; nothing was sent. The pool drops it.
+                continue;
+            }
+            match f(&mut conn) {
+                Ok(v) => return Ok(v),
+                Err(e) if tries == 1 && call == Call::Read && is_connection_loss(&e) => {}
+                Err(e) => {
+                    let error = map_pg_error(e, call, self.lock_timeout);
+                    let session = if error.is_outcome_unknown() {
+                        conn.session.clone()
+                    } else {
+                        None
+                    };
+                    return Err(Failed { error, session });
+                }
+            }
+        }
+    }
+
+    /// A connection from `pool`: waits up to the connect timeout while connections are busy,
+    /// but only up to the outage timeout while the pool's attempts to open one fail, and then
+    /// fails with why they fail.
+    fn checkout(&self, pool: &Pool, last_error: &LastConnectError) -> Result<PooledConn, Failed> {
+        const SLICE: Duration = Duration::from_millis(100);
+        let started = Instant::now();
+        loop {
+            let outage = lock(last_error).is_some();
+            let limit = if outage {
+                self.outage_timeout.min(self.connect_timeout)
+            } else {
+                self.connect_timeout
+            };
+            let left = limit.saturating_sub(started.elapsed());
+            match pool.get_timeout(left.min(SLICE).max(Duration::from_millis(1))) {
+                Ok(conn) => return Ok(conn),
+                Err(e) if started.elapsed() >= limit => {
+                    return Err(Failed {
+                        error: map_pool_error(e, started.elapsed(), last_error),
+                        session: None,
+                    });
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}
