@@ -110,7 +110,7 @@ impl Error {
         matches!(self, Self::Timeout { .. })
     }
 
-    /// True for a [`Connect`](Self::Connect) error: see its [`ConnectProblem`].
+    /// True for a [`Connect`](Self::Connect) error: see its [`ConnectProblem`](super::ConnectProblem).
     pub fn is_connect(&self) -> bool {
         matches!(self, Self::Connect { .. })
     }
