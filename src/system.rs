@@ -10,7 +10,8 @@ use es_core::application::Application;
 pub use es_core::system::{
     App, AppFactory, DEFAULT_FOLLOWER_CACHE, DEFAULT_LEASE_TTL, DEFAULT_PROCESSING_BATCH,
     EdgeHealth, EdgeState, MultiThreadedRunner, ProcessApplication, Processing, Received, Runner,
-    SingleThreadedRunner, System, SystemBuilder, process_notification, process_notifications,
+    SingleThreadedRunner, System, SystemBuilder, parked, process_notification,
+    process_notifications,
 };
 use es_core::{Env, Result};
 

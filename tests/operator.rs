@@ -1,6 +1,7 @@
 //! The operator command `eventsourcing` (feature `cli`), run as a process on the tutorial's
 //! stores: `status`, `tail` and `verify` on a real SQLite file and a PostgreSQL schema, with
-//! `verify` finding a corrupted state and a wrong key; `drop` only with its confirmation flag.
+//! `verify` finding a corrupted state and a wrong key; `drop` only with its confirmation flag;
+//! `park`, `parked`, `retry` and `drop-parked` of a poison notification while a runner runs.
 
 mod common;
 
@@ -177,5 +178,128 @@ fn on_a_postgres_schema() {
     assert_eq!(code, 0, "{out}{err}");
     let (code, _, err) = run(&with_key, &["verify", "DogSchool"]);
     assert!(code == 1 && err.contains("error"), "after the drop: {err}");
+    eventsourcing::postgres::drop_postgres_schema(&config, &schema).unwrap();
+}
+
+/// `park`, `parked`, `retry` and `drop-parked` as an operator uses them while a multi-threaded
+/// runner of the kit's DogSchool and Counters (`Strict`) runs on `store`: the parked edge goes
+/// on, the retry requested by the command is performed at the runner's next start and counts
+/// the notification exactly once (also after another restart), a dropped one is never counted.
+fn parking_through_the_command(store: &[(String, String)]) {
+    use es_testkit::apps::domain::{DogSchool, POISON, Strict, system};
+    use eventsourcing::system::MultiThreadedRunner;
+    let wait = std::time::Duration::from_secs(20);
+    let poison = format!("poison-{}", Uuid::new_v4());
+    POISON.lock().unwrap().insert(poison.clone());
+    let runner = MultiThreadedRunner::with_env(system(), Env::new("").with_all(store.to_vec()));
+    runner.start().unwrap();
+    let school = runner.get::<DogSchool>().unwrap();
+    let dog = school.register_dog("Rex").unwrap();
+    school.add_trick(dog, &poison).unwrap();
+    let poisoned = school.last_id();
+    school.add_trick(dog, "after").unwrap();
+    let after = school.last_id();
+    assert!(runner.wait::<Strict>("DogSchool", poisoned, wait).is_err());
+    let (code, out, err) = run(
+        store,
+        &["park", "Counters", "DogSchool", "--reason", "cannot count"],
+    );
+    assert!(
+        code == 0 && out.contains(&format!("parked notification {poisoned} of DogSchool")),
+        "{out}{err}"
+    );
+    runner
+        .wait::<Strict>("DogSchool", after, wait)
+        .expect("the edge goes on once the command parked its notification");
+    assert_eq!(runner.health().unwrap()[0].parked, 1);
+    let listed = |status: &str| {
+        let (code, out, err) = run(store, &["parked", "Counters"]);
+        assert_eq!(code, 0, "{err}");
+        let line = format!("DogSchool\t{poisoned}\tDog.TrickAdded\t{status}\tcannot count");
+        assert!(out.contains(&line), "no {line:?} in {out}");
+    };
+    listed("Parked");
+    POISON.lock().unwrap().remove(&poison);
+    let (code, out, err) = run(
+        store,
+        &["retry", "Counters", "DogSchool", &poisoned.to_string()],
+    );
+    assert!(code == 0 && out.contains("requested"), "{out}{err}");
+    listed("RetryRequested");
+    let count = |runner: &MultiThreadedRunner| runner.get::<Strict>().unwrap().count(&poison);
+    assert_eq!(
+        count(&runner),
+        0,
+        "a requested retry waits for the next start"
+    );
+    runner.stop().unwrap();
+    runner.start().unwrap();
+    listed("Retried");
+    assert_eq!(count(&runner), 1, "retried at the start");
+    runner.stop().unwrap();
+    runner.start().unwrap();
+    assert_eq!(count(&runner), 1, "exactly once after another restart");
+    assert_eq!(runner.health().unwrap()[0].parked, 0);
+
+    let poison = format!("poison-{}", Uuid::new_v4());
+    POISON.lock().unwrap().insert(poison.clone());
+    let school = runner.get::<DogSchool>().unwrap();
+    school.add_trick(dog, &poison).unwrap();
+    let poisoned = school.last_id();
+    assert!(runner.wait::<Strict>("DogSchool", poisoned, wait).is_err());
+    let (code, _, err) = run(
+        store,
+        &["park", "Counters", "DogSchool", "--reason", "void"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let id = poisoned.to_string();
+    let (code, _, err) = run(
+        store,
+        &[
+            "drop-parked",
+            "Counters",
+            "DogSchool",
+            &id,
+            "--reason",
+            "void",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(store, &["retry", "Counters", "DogSchool", &id]);
+    assert!(code == 1 && err.contains("Dropped"), "{err}");
+    POISON.lock().unwrap().remove(&poison);
+    assert_eq!(runner.get::<Strict>().unwrap().count(&poison), 0);
+    assert_eq!(runner.health().unwrap()[0].parked, 0);
+    runner.stop().unwrap();
+}
+
+#[test]
+fn parking_on_a_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("park.db").to_string_lossy().into_owned();
+    parking_through_the_command(&vars(&[
+        ("PERSISTENCE_MODULE", "sqlite"),
+        ("SQLITE_DBNAME", &file),
+    ]));
+}
+
+#[test]
+fn parking_on_a_postgres_schema() {
+    if es_testkit::env_or_skip("POSTGRES_DBNAME").is_none() {
+        return;
+    }
+    let schema = format!("parking_{}", Uuid::new_v4().simple());
+    let mut store: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("POSTGRES_"))
+        .collect();
+    store.extend(vars(&[
+        ("PERSISTENCE_MODULE", "postgres"),
+        ("POSTGRES_SCHEMA", &schema),
+    ]));
+    parking_through_the_command(&store);
+    let config = eventsourcing::postgres::PostgresConfig::from_env(
+        &Env::new("").with_all(store.iter().cloned()),
+    )
+    .unwrap();
     eventsourcing::postgres::drop_postgres_schema(&config, &schema).unwrap();
 }

@@ -12,6 +12,7 @@ pub mod leased;
 pub mod leases;
 pub mod model;
 pub mod ordering;
+pub mod parking;
 pub mod process;
 mod run;
 pub mod strategies;

@@ -1,9 +1,9 @@
 //! [`Apps`]: the applications a runner has started.
 
-use crate::{Env, Error, Result};
+use crate::{Env, Error, NotificationId, Result};
 use std::sync::Arc;
 
-use super::{App, AppFactory, NodeApp, System, downcast};
+use super::{App, AppFactory, NodeApp, System, downcast, follow, parked};
 
 /// Started applications, in system order, and the edges between them by index.
 pub(crate) struct Apps {
@@ -82,6 +82,65 @@ impl Apps {
             .iter()
             .position(|n| *n == name)
             .ok_or_else(|| Error::programming(format!("{name} is not in the system")))
+    }
+
+    /// The edge from `leader` to `follower`, by name.
+    pub(crate) fn edge(&self, follower: &str, leader: &str) -> Result<usize> {
+        let (l, f) = (self.index(leader)?, self.index(follower)?);
+        self.edges
+            .iter()
+            .position(|e| *e == (l, f))
+            .ok_or_else(|| Error::programming(format!("{follower} does not follow {leader}")))
+    }
+
+    /// Parks the notification `edge` is stopped on (see [`parked::park`]).
+    pub(crate) fn park(&self, edge: usize, reason: &str) -> Result<NotificationId> {
+        let (l, f) = self.edges[edge];
+        let log = self.apps[l].application().recorder();
+        parked::park(self.apps[f].application(), self.names[l], &**log, reason)
+    }
+
+    /// Retries a parked notification of `edge` through its follower's policy.
+    pub(crate) fn retry_parked(&self, edge: usize, notification_id: NotificationId) -> Result<()> {
+        let (l, f) = self.edges[edge];
+        follow::retry_parked(
+            self.apps[f].as_ref(),
+            self.names[l],
+            self.apps[l].as_ref(),
+            notification_id,
+        )
+    }
+
+    /// Performs the retries an operator asked for on `edge` ([`parked::request_retry`]);
+    /// logs each that fails (it stays requested) and returns how many succeeded.
+    pub(crate) fn retry_requested(&self, edge: usize) -> usize {
+        let (l, f) = self.edges[edge];
+        let (leader, follower) = (self.names[l], self.names[f]);
+        let requested = match parked::parked(self.apps[f].application()) {
+            Ok(all) => all,
+            Err(e) => {
+                tracing::error!(target: "eventsourcing::runner", leader, follower, error = %e.report(), "cannot list parked notifications");
+                return 0;
+            }
+        };
+        let mut retried = 0;
+        for p in requested
+            .iter()
+            .filter(|p| p.leader == leader && p.status == parked::ParkedStatus::RetryRequested)
+        {
+            match self.retry_parked(edge, p.notification_id) {
+                Ok(()) => retried += 1,
+                Err(e) => tracing::error!(
+                    target: "eventsourcing::runner",
+                    leader,
+                    follower,
+                    notification_id = p.notification_id,
+                    error = %e.report(),
+                    "a requested retry of a parked notification failed: it stays parked"
+                ),
+            }
+        }
+        retried
     }
 
     /// The names of `edge`'s leader and follower.

@@ -237,6 +237,54 @@ fn process_with(
     }
 }
 
+/// Retries `leader`'s parked notification `notification_id` through `follower`'s policy: what
+/// the policy collects is recorded with the parked aggregate's `Retried` event, in one
+/// transaction and without tracking (the edge moved past it when it was parked), so a second
+/// retry of the same notification is a version conflict and records nothing.
+pub(crate) fn retry_parked(
+    follower: &dyn NodeApp,
+    leader_name: &str,
+    leader: &dyn NodeApp,
+    notification_id: crate::NotificationId,
+) -> Result<()> {
+    let app = follower.application();
+    let mut parked = super::parked::open_parked(app, leader_name, notification_id)?;
+    let log = leader.application().recorder();
+    let notification = super::parked::notification(&**log, leader_name, notification_id)?;
+    let received = Received {
+        leader: leader_name,
+        notification: &notification,
+        mapper: leader.application().mapper(),
+    };
+    let wrap = |source: Error| Error::Processing {
+        application: app.name().to_owned(),
+        leader: leader_name.to_owned(),
+        notification_id,
+        source: Box::new(source),
+    };
+    let mut processing = Processing::new(Tracking::new(leader_name, notification_id));
+    let policy = |r: &Received<'_>, p: &mut Processing| follower.process(r, p);
+    if let Some(result) = run_policy(&policy, &received, &mut processing) {
+        result.map_err(wrap)?;
+    }
+    parked.trigger(super::parked::ParkedEvent::Retried);
+    let mut refs: Vec<&mut dyn Pending> = processing
+        .collected
+        .iter_mut()
+        .map(|b| &mut **b as &mut dyn Pending)
+        .collect();
+    refs.push(&mut parked);
+    app.record(&mut refs, None).map_err(wrap)?;
+    tracing::info!(
+        target: "eventsourcing::runner",
+        leader = leader_name,
+        follower = app.name(),
+        notification_id,
+        "retried a parked notification"
+    );
+    Ok(())
+}
+
 /// Processes every notification of `leader` after `follower`'s tracking position, in order
 /// and in batches of up to `batch`, calling `processed` after each notification.
 pub(crate) fn pull_and_process(

@@ -59,6 +59,9 @@ pub struct EdgeHealth {
     /// instance (a tracking conflict: its work was thrown away and it resumed after the other
     /// instance's position). With leases on, near 0.
     pub tracking_conflicts: u64,
+    /// Notifications of this leader the follower has parked and not yet retried or dropped
+    /// (see [`parked`](super::parked)).
+    pub parked: u64,
 }
 
 /// How an edge's last attempt ended, as the runners record it.
@@ -81,7 +84,8 @@ enum Problem {
 #[derive(Debug)]
 pub(crate) struct Edges {
     status: Vec<Mutex<Status>>,
-    failed: Vec<StopHandle>,
+    /// Stopped when the edge fails; replaced by a fresh one when it goes on (parked).
+    failed: Vec<Mutex<StopHandle>>,
 }
 
 /// True for an error that a retry may cure: the store unreachable or slow, also inside a
@@ -97,7 +101,7 @@ impl Edges {
     pub(crate) fn new(edges: usize) -> Self {
         Self {
             status: (0..edges).map(|_| Mutex::default()).collect(),
-            failed: (0..edges).map(|_| StopHandle::new()).collect(),
+            failed: (0..edges).map(|_| Mutex::default()).collect(),
         }
     }
 
@@ -125,10 +129,17 @@ impl Edges {
         }
     }
 
-    /// `edge` is caught up (the single-threaded runner processed everything).
+    /// `edge` is caught up (the single-threaded runner processed everything), or goes on
+    /// after the notification it failed at was parked.
     pub(crate) fn ok(&self, edge: usize) {
         if let Some(s) = self.status.get(edge) {
             lock(s).problem = None;
+        }
+        if let Some(handle) = self.failed.get(edge) {
+            let mut handle = lock(handle);
+            if handle.is_stopped() {
+                *handle = StopHandle::new();
+            }
         }
     }
 
@@ -145,7 +156,7 @@ impl Edges {
             lock(s).problem = Some(Problem::Failed(error));
         }
         if let Some(handle) = self.failed.get(edge) {
-            handle.stop();
+            lock(handle).stop();
         }
     }
 
@@ -194,7 +205,7 @@ impl Edges {
         } else {
             None
         };
-        match recorder.wait(leader, notification_id, timeout, interrupt) {
+        match recorder.wait(leader, notification_id, timeout, interrupt.as_ref()) {
             Err(Error::WaitInterrupted) => match self.failure(edge) {
                 Some(e) => Err(stopped(e)),
                 None => Err(Error::WaitInterrupted),
@@ -204,8 +215,8 @@ impl Edges {
     }
 
     /// The handle stopped when `edge` fails.
-    pub(crate) fn interrupt(&self, edge: usize) -> Option<&StopHandle> {
-        self.failed.get(edge)
+    pub(crate) fn interrupt(&self, edge: usize) -> Option<StopHandle> {
+        self.failed.get(edge).map(|h| lock(h).clone())
     }
 
     /// Every edge's health, reading each leader's and follower's position now. Never fails:
@@ -229,6 +240,16 @@ impl Edges {
                     .recorder()
                     .max_tracking_id(leader),
             );
+            let parked = match super::parked::parked(apps.apps[f].application()) {
+                Ok(all) => all
+                    .iter()
+                    .filter(|p| p.leader == leader && p.is_open())
+                    .count() as u64,
+                Err(e) => {
+                    unreadable.get_or_insert_with(|| e.report().to_string());
+                    0
+                }
+            };
             let lag = leader_position
                 .unwrap_or(0)
                 .saturating_sub(follower_position.unwrap_or(0));
@@ -261,6 +282,7 @@ impl Edges {
                 last_processed,
                 state,
                 tracking_conflicts: conflicts,
+                parked,
             });
         }
         out

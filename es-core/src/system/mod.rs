@@ -12,6 +12,7 @@ mod graph;
 mod health;
 mod lease;
 mod multi;
+pub mod parked;
 mod runner;
 mod single;
 

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::parked::Parked;
 use super::{App, AppFactory, EdgeHealth, MultiThreadedRunner, SingleThreadedRunner, System};
 use crate::{Env, NotificationId, Result};
 
@@ -71,8 +72,49 @@ pub trait Runner: Send + Sync {
     ///
     /// # Errors
     ///
-    /// [`Error::RunnerNotStarted`](crate::Error::RunnerNotStarted); the recorders' errors.
+    /// [`Error::RunnerNotStarted`](crate::Error::RunnerNotStarted) only.
     fn health(&self) -> Result<Vec<EdgeHealth>>;
+
+    /// Parks the notification of `leader` that follower `F` is stopped on: see each runner.
+    ///
+    /// # Errors
+    ///
+    /// See each runner.
+    fn park<F: App>(&self, leader: &str, reason: &str) -> Result<NotificationId>
+    where
+        Self: Sized;
+
+    /// Every notification `F` has parked.
+    ///
+    /// # Errors
+    ///
+    /// See each runner.
+    fn parked<F: App>(&self) -> Result<Vec<Parked>>
+    where
+        Self: Sized;
+
+    /// Processes a parked notification through `F`'s policy, once.
+    ///
+    /// # Errors
+    ///
+    /// See each runner.
+    fn retry_parked<F: App>(&self, leader: &str, notification_id: NotificationId) -> Result<()>
+    where
+        Self: Sized;
+
+    /// Gives up a parked notification for good.
+    ///
+    /// # Errors
+    ///
+    /// See each runner.
+    fn drop_parked<F: App>(
+        &self,
+        leader: &str,
+        notification_id: NotificationId,
+        reason: &str,
+    ) -> Result<()>
+    where
+        Self: Sized;
 
     /// The system it runs.
     fn system(&self) -> &System;
@@ -103,6 +145,27 @@ macro_rules! delegate {
             }
             fn health(&self) -> Result<Vec<EdgeHealth>> {
                 <$runner>::health(self)
+            }
+            fn park<F: App>(&self, leader: &str, reason: &str) -> Result<NotificationId> {
+                <$runner>::park::<F>(self, leader, reason)
+            }
+            fn parked<F: App>(&self) -> Result<Vec<Parked>> {
+                <$runner>::parked::<F>(self)
+            }
+            fn retry_parked<F: App>(
+                &self,
+                leader: &str,
+                notification_id: NotificationId,
+            ) -> Result<()> {
+                <$runner>::retry_parked::<F>(self, leader, notification_id)
+            }
+            fn drop_parked<F: App>(
+                &self,
+                leader: &str,
+                notification_id: NotificationId,
+                reason: &str,
+            ) -> Result<()> {
+                <$runner>::drop_parked::<F>(self, leader, notification_id, reason)
             }
             fn system(&self) -> &System {
                 &self.system

@@ -176,6 +176,10 @@ impl SingleThreadedRunner {
             tracing::info!(target: "eventsourcing::runner", runner = "single-threaded", edges = core.apps.edges.len(), "started");
             core
         };
+        // Retries an operator asked for (`eventsourcing retry`) run first.
+        for edge in 0..core.apps.edges.len() {
+            core.apps.retry_requested(edge);
+        }
         let leaders: Vec<usize> = core.apps.edges.iter().map(|e| e.0).collect();
         for leader in leaders {
             // Logged and kept in health by `prompt`; the other leaders' followers go on.
@@ -240,6 +244,76 @@ impl SingleThreadedRunner {
     pub fn health(&self) -> Result<Vec<EdgeHealth>> {
         let core = lock(&self.core).clone().ok_or(Error::RunnerNotStarted)?;
         Ok(core.edges.health(&core.apps))
+    }
+}
+
+impl SingleThreadedRunner {
+    fn core(&self) -> Result<Arc<Core>> {
+        lock(&self.core).clone().ok_or(Error::RunnerNotStarted)
+    }
+
+    /// Parks the notification of `leader` that follower `F` is stopped on, with `reason` (see
+    /// [`parked`](super::parked)), and processes what follows it at once. Returns the parked
+    /// notification's id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Programming`] when `F` does not follow `leader` or has nothing left to
+    /// process; [`Error::TrackingConflict`] when it processed that notification meanwhile;
+    /// [`Error::RunnerNotStarted`]. An error processing what follows is in health, not here.
+    pub fn park<F: App>(&self, leader: &str, reason: &str) -> Result<NotificationId> {
+        let core = self.core()?;
+        let edge = core.apps.edge(F::NAME, leader)?;
+        let parked = core.apps.park(edge, reason)?;
+        core.edges.ok(edge);
+        let _ = core.prompt(core.apps.edges[edge].0);
+        Ok(parked)
+    }
+
+    /// Every notification `F` has parked, whatever became of them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunnerNotStarted`]; the recorders' errors.
+    pub fn parked<F: App>(&self) -> Result<Vec<super::parked::Parked>> {
+        super::parked::parked(self.core()?.apps.get::<F>()?.application())
+    }
+
+    /// Processes `leader`'s parked notification `notification_id` through `F`'s policy, once.
+    ///
+    /// # Errors
+    ///
+    /// The policy's error ([`Error::Processing`]; it stays parked); [`Error::Programming`]
+    /// when it is not parked (or was retried or dropped already); [`Error::RunnerNotStarted`].
+    pub fn retry_parked<F: App>(
+        &self,
+        leader: &str,
+        notification_id: NotificationId,
+    ) -> Result<()> {
+        let core = self.core()?;
+        let edge = core.apps.edge(F::NAME, leader)?;
+        core.apps.retry_parked(edge, notification_id)
+    }
+
+    /// Gives up `leader`'s parked notification `notification_id` for good.
+    ///
+    /// # Errors
+    ///
+    /// As [`retry_parked`](Self::retry_parked), but for the policy.
+    pub fn drop_parked<F: App>(
+        &self,
+        leader: &str,
+        notification_id: NotificationId,
+        reason: &str,
+    ) -> Result<()> {
+        let core = self.core()?;
+        core.apps.edge(F::NAME, leader)?;
+        super::parked::drop_parked(
+            core.apps.get::<F>()?.application(),
+            leader,
+            notification_id,
+            reason,
+        )
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use es_core::{Env, ProcessRecorder, Recorders};
 use es_popo::{PopoAggregateRecorder, PopoProcessRecorder};
 use es_testkit::apps::Open;
-use es_testkit::{apps, batching, failures, leased, systems};
+use es_testkit::{apps, batching, failures, leased, parking, systems};
 
 use super::caught;
 use super::flaws::{Broken, Flaw};
@@ -93,11 +93,16 @@ fn broken_recorders_fail_the_application_suite() {
 
 #[test]
 fn broken_recorders_fail_the_system_suite() {
-    let cases: [(&str, Flaw, Suite); 8] = [
+    let cases: [(&str, Flaw, Suite); 9] = [
         (
             "a_panicking_policy_fails_its_edge",
             Flaw::ForgetsTracking,
             failures::a_panicking_policy_fails_its_edge,
+        ),
+        (
+            "a_parked_notification_is_retried_or_dropped_once",
+            Flaw::ForgetsTracking,
+            parking::a_parked_notification_is_retried_or_dropped_once,
         ),
         (
             "an_unknown_topic_under_a_followed_prefix_stops_the_edge",
@@ -155,4 +160,5 @@ fn the_correct_storage_passes_the_application_and_system_suites() {
     failures::a_panicking_policy_fails_its_edge(&storage);
     failures::an_unknown_topic_under_a_followed_prefix_stops_the_edge(&storage);
     failures::a_snapshot_that_does_not_decode_is_replayed(&storage);
+    parking::a_parked_notification_is_retried_or_dropped_once(&storage);
 }

@@ -15,7 +15,7 @@ const SHOWN: usize = 20;
 
 /// The process environment for `application`, never creating tables (a misspelt name is an
 /// error, not a new application).
-fn env(application: &str) -> Env {
+pub(crate) fn env(application: &str) -> Env {
     let env = Env::from_process(application);
     let keys = env.keys_for("CREATE_TABLE");
     keys.into_iter()

@@ -7,11 +7,16 @@
 //! cargo run --features cli --bin eventsourcing -- tail DogSchool --after 10 --decode
 //! cargo run --features cli --bin eventsourcing -- verify DogSchool
 //! cargo run --features cli --bin eventsourcing -- drop DogSchool --yes-drop-tables
+//! cargo run --features cli --bin eventsourcing -- park Counters DogSchool --reason "bad data"
+//! cargo run --features cli --bin eventsourcing -- parked Counters
+//! cargo run --features cli --bin eventsourcing -- retry Counters DogSchool 42
+//! cargo run --features cli --bin eventsourcing -- drop-parked Counters DogSchool 42 --reason "void"
 //! ```
 //!
 //! Exit codes: 0 success, 1 a problem found or an error, 2 a usage error.
 
 mod inspect;
+mod parking;
 
 use std::process::ExitCode;
 
@@ -58,6 +63,44 @@ enum Command {
         /// The application.
         application: String,
     },
+    /// Parks the notification of LEADER that FOLLOWER is stopped on (its next unprocessed
+    /// one), recorded with the tracking record that moves past it: the edge goes on.
+    Park {
+        /// The follower.
+        follower: String,
+        /// The leader.
+        leader: String,
+        /// Why, kept with it.
+        #[arg(long)]
+        reason: String,
+    },
+    /// The notifications FOLLOWER has parked: leader, id, topic, status, reason.
+    Parked {
+        /// The follower.
+        follower: String,
+    },
+    /// Asks for a retry of a parked notification through the follower's policy, which a runner
+    /// of the follower performs when it next starts.
+    Retry {
+        /// The follower.
+        follower: String,
+        /// The leader.
+        leader: String,
+        /// The parked notification's id.
+        notification_id: u64,
+    },
+    /// Gives up a parked notification for good.
+    DropParked {
+        /// The follower.
+        follower: String,
+        /// The leader.
+        leader: String,
+        /// The parked notification's id.
+        notification_id: u64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
     /// Drops the application's tables (events, snapshots, tracking); PostgreSQL only.
     Drop {
         /// The application.
@@ -80,6 +123,23 @@ fn main() -> ExitCode {
             decode,
         } => inspect::tail(&application, after, limit, follow, decode),
         Command::Verify { application } => inspect::verify(&application),
+        Command::Park {
+            follower,
+            leader,
+            reason,
+        } => parking::park(&follower, &leader, &reason),
+        Command::Parked { follower } => parking::list(&follower),
+        Command::Retry {
+            follower,
+            leader,
+            notification_id,
+        } => parking::retry(&follower, &leader, notification_id),
+        Command::DropParked {
+            follower,
+            leader,
+            notification_id,
+            reason,
+        } => parking::drop(&follower, &leader, notification_id, &reason),
         Command::Drop {
             application,
             yes_drop_tables,

@@ -132,10 +132,22 @@ impl MultiThreadedRunner {
                     follower = s.apps.names[f]
                 )
                 .entered();
+                // Retries an operator asked for (`eventsourcing retry`) run first.
+                s.apps.retry_requested(edge);
                 // A panic anywhere in following (a policy's is caught closer, per
-                // notification) fails the edge instead of ending the thread unseen.
-                if let Err(e) = crate::sync::catch_panic(|| s.follow(edge)).and_then(|r| r) {
+                // notification) fails the edge instead of ending the thread unseen. A failed
+                // edge waits for its notification to be parked, then goes on.
+                while let Err(e) = crate::sync::catch_panic(|| s.follow(edge)).and_then(|r| r) {
+                    let failed_at = match &e {
+                        Error::Processing {
+                            notification_id, ..
+                        } => Some(*notification_id),
+                        _ => None,
+                    };
                     s.fail(edge, e);
+                    if !failed_at.is_some_and(|id| s.await_park(edge, id)) {
+                        break;
+                    }
                 }
             });
             match spawned {
@@ -281,6 +293,78 @@ impl MultiThreadedRunner {
             None => return Err(Error::RunnerNotStarted),
         };
         Ok(shared.edges.health(&shared.apps))
+    }
+}
+
+impl MultiThreadedRunner {
+    fn shared(&self) -> Result<Arc<Shared>> {
+        lock(&self.running)
+            .as_ref()
+            .map(|r| Arc::clone(&r.shared))
+            .ok_or(Error::RunnerNotStarted)
+    }
+
+    /// Parks the notification of `leader` that follower `F` is stopped on, with `reason` (see
+    /// [`parked`](super::parked)): recorded with the tracking record that moves past it, after
+    /// which the failed edge goes on by itself. Returns the parked notification's id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Programming`] when `F` does not follow `leader` or has nothing left to
+    /// process; [`Error::TrackingConflict`] when it processed that notification meanwhile;
+    /// [`Error::RunnerNotStarted`].
+    pub fn park<F: App>(&self, leader: &str, reason: &str) -> Result<NotificationId> {
+        let shared = self.shared()?;
+        let edge = shared.apps.edge(F::NAME, leader)?;
+        let _processing = lock(&shared.processing[shared.apps.edges[edge].1]);
+        shared.apps.park(edge, reason)
+    }
+
+    /// Every notification `F` has parked, whatever became of them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RunnerNotStarted`]; the recorders' errors.
+    pub fn parked<F: App>(&self) -> Result<Vec<super::parked::Parked>> {
+        super::parked::parked(self.shared()?.apps.get::<F>()?.application())
+    }
+
+    /// Processes `leader`'s parked notification `notification_id` through `F`'s policy, once.
+    ///
+    /// # Errors
+    ///
+    /// The policy's error ([`Error::Processing`]; it stays parked); [`Error::Programming`]
+    /// when it is not parked (or was retried or dropped already); [`Error::RunnerNotStarted`].
+    pub fn retry_parked<F: App>(
+        &self,
+        leader: &str,
+        notification_id: NotificationId,
+    ) -> Result<()> {
+        let shared = self.shared()?;
+        let edge = shared.apps.edge(F::NAME, leader)?;
+        let _processing = lock(&shared.processing[shared.apps.edges[edge].1]);
+        shared.apps.retry_parked(edge, notification_id)
+    }
+
+    /// Gives up `leader`'s parked notification `notification_id` for good.
+    ///
+    /// # Errors
+    ///
+    /// As [`retry_parked`](Self::retry_parked), but for the policy.
+    pub fn drop_parked<F: App>(
+        &self,
+        leader: &str,
+        notification_id: NotificationId,
+        reason: &str,
+    ) -> Result<()> {
+        let shared = self.shared()?;
+        shared.apps.edge(F::NAME, leader)?;
+        super::parked::drop_parked(
+            shared.apps.get::<F>()?.application(),
+            leader,
+            notification_id,
+            reason,
+        )
     }
 }
 

@@ -7,7 +7,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::sync::lock;
-use crate::{Error, Result, StopHandle};
+use crate::{Error, NotificationId, Result, StopHandle};
 
 use super::super::apps::Apps;
 use super::super::follow::process_batch;
@@ -72,6 +72,39 @@ impl Shared {
         }
         self.edges.failed(edge, error);
         self.errored.notify_all();
+    }
+
+    /// After `edge` failed at `notification_id`: waits until the follower's tracking has
+    /// reached it (an operator parked it, or another instance processed it), polling every
+    /// 200 ms, then clears the failure and returns true; false when the runner stops first.
+    pub(super) fn await_park(&self, edge: usize, notification_id: NotificationId) -> bool {
+        let (l, f) = self.apps.edges[edge];
+        let (leader, follower) = (self.apps.names[l], self.apps.apps[f].application());
+        while !self.stopping.load(Ordering::SeqCst) {
+            if follower
+                .recorder()
+                .max_tracking_id(leader)
+                .is_ok_and(|p| p.is_some_and(|p| p >= notification_id))
+            {
+                {
+                    let mut slot = lock(&self.error);
+                    if slot.as_ref().is_some_and(|(e, _)| *e == edge) {
+                        *slot = None;
+                    }
+                }
+                self.edges.ok(edge);
+                tracing::info!(
+                    target: "eventsourcing::runner",
+                    leader,
+                    follower = follower.name(),
+                    notification_id,
+                    "the notification the edge stopped on is parked or processed: going on"
+                );
+                return true;
+            }
+            self.pause(Duration::from_millis(200));
+        }
+        false
     }
 
     /// Sleeps `pause`, or less when the runner stops.
