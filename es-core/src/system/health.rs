@@ -195,10 +195,23 @@ impl Edges {
             return recorder.wait(leader, notification_id, timeout, None);
         };
         let stopped = |e: Arc<Error>| apps.edge_stopped(edge, e);
+        let mut interruptible = interruptible;
         if let Some(e) = self.failure(edge)
             && !recorder.has_tracking_id(leader, notification_id)?
         {
-            return Err(stopped(e));
+            // Parked meanwhile (by an operator's command in another process): the runner goes
+            // on as soon as it sees it, so this waits, and the stale failure must not
+            // interrupt the wait.
+            let parked = match &*e {
+                Error::Processing {
+                    notification_id, ..
+                } => recorder.has_tracking_id(leader, *notification_id)?,
+                _ => false,
+            };
+            if !parked {
+                return Err(stopped(e));
+            }
+            interruptible = false;
         }
         let interrupt = if interruptible {
             self.interrupt(edge)

@@ -191,7 +191,10 @@ impl MultiThreadedRunner {
         }
         running.shared.apps.close();
         tracing::info!(target: "eventsourcing::runner", runner = "multi-threaded", "stopped");
-        let failed = lock(&running.shared.error).take();
+        // Not a failure that an operator parked meanwhile (the edge had not noticed yet).
+        let failed = lock(&running.shared.error)
+            .take()
+            .filter(|(edge, e)| !running.shared.parked_since(*edge, e));
         // The error itself, when no wait holds a copy.
         running.shared.edges.forget_failures();
         match failed {
@@ -317,7 +320,11 @@ impl MultiThreadedRunner {
         let shared = self.shared()?;
         let edge = shared.apps.edge(F::NAME, leader)?;
         let _processing = lock(&shared.processing[shared.apps.edges[edge].1]);
-        shared.apps.park(edge, reason)
+        let parked = shared.apps.park(edge, reason)?;
+        // At once, so that a wait from now on waits for the edge (which goes on within
+        // 200 ms) rather than returning the failure.
+        shared.clear_failure(edge);
+        Ok(parked)
     }
 
     /// Every notification `F` has parked, whatever became of them.

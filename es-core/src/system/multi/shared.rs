@@ -86,13 +86,7 @@ impl Shared {
                 .max_tracking_id(leader)
                 .is_ok_and(|p| p.is_some_and(|p| p >= notification_id))
             {
-                {
-                    let mut slot = lock(&self.error);
-                    if slot.as_ref().is_some_and(|(e, _)| *e == edge) {
-                        *slot = None;
-                    }
-                }
-                self.edges.ok(edge);
+                self.clear_failure(edge);
                 tracing::info!(
                     target: "eventsourcing::runner",
                     leader,
@@ -105,6 +99,35 @@ impl Shared {
             self.pause(Duration::from_millis(200));
         }
         false
+    }
+
+    /// True when `edge` failed at `error`'s notification and the follower has tracked it since
+    /// (it was parked).
+    pub(super) fn parked_since(&self, edge: usize, error: &Error) -> bool {
+        let Error::Processing {
+            notification_id, ..
+        } = error
+        else {
+            return false;
+        };
+        let (l, f) = self.apps.edges[edge];
+        self.apps.apps[f]
+            .application()
+            .recorder()
+            .has_tracking_id(self.apps.names[l], *notification_id)
+            .unwrap_or(false)
+    }
+
+    /// Forgets `edge`'s failure (its notification is parked): health, waits and `stop` no
+    /// longer report it.
+    pub(super) fn clear_failure(&self, edge: usize) {
+        {
+            let mut slot = lock(&self.error);
+            if slot.as_ref().is_some_and(|(e, _)| *e == edge) {
+                *slot = None;
+            }
+        }
+        self.edges.ok(edge);
     }
 
     /// Sleeps `pause`, or less when the runner stops.
