@@ -255,6 +255,7 @@ macro_rules! system_tests {
                 an_outage_shows_as_retrying_and_recovers => $crate::systems::an_outage_shows_as_retrying_and_recovers,
                 a_panicking_policy_fails_its_edge => $crate::failures::a_panicking_policy_fails_its_edge,
                 a_parked_notification_is_retried_or_dropped_once => $crate::parking::a_parked_notification_is_retried_or_dropped_once,
+                permanent_errors_are_parked_when_configured => $crate::parking::permanent_errors_are_parked_when_configured,
                 an_unknown_topic_under_a_followed_prefix_stops_the_edge => $crate::failures::an_unknown_topic_under_a_followed_prefix_stops_the_edge,
                 leased_instances_share_edges_and_take_over => $crate::leased::leased_instances_share_edges_and_take_over,
             );

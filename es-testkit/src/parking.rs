@@ -134,3 +134,62 @@ pub fn a_parked_notification_is_retried_or_dropped_once(storage: &dyn Fn() -> Op
     assert_eq!(runner.health().unwrap()[0].parked, 0);
     runner.stop().unwrap();
 }
+
+/// With `PARK_PERMANENT_ERRORS` on, a notification whose policy fails with
+/// `Error::permanent` is parked by the runner itself, with the error as the reason, and the edge
+/// goes on (both runners); with it off (the default) the edge stops as for any error.
+pub fn permanent_errors_are_parked_when_configured(storage: &dyn Fn() -> Open) {
+    let trick = format!("permanent-{}", Uuid::new_v4());
+    POISON.lock().unwrap().insert(trick.clone());
+    let on = Env::new("").with("PARK_PERMANENT_ERRORS", "yes");
+    let open = storage();
+    let runner = SingleThreadedRunner::new(system(), on.clone(), factory(&open));
+    runner.start().unwrap();
+    let school = runner.get::<DogSchool>().unwrap();
+    let dog = school.register_dog("Rex").unwrap();
+    school
+        .add_trick(dog, &trick)
+        .expect("parked by the runner: the save succeeds");
+    let parked = school.last_id();
+    school.add_trick(dog, "after").unwrap();
+    let strict = runner.get::<Strict>().unwrap();
+    assert_eq!((strict.count(&trick), strict.count("after")), (0, 1));
+    let listed = runner.parked::<Strict>().unwrap();
+    assert!(
+        listed.len() == 1
+            && listed[0].notification_id == parked
+            && listed[0].reason.contains("will never count"),
+        "{listed:?}"
+    );
+    let health = runner.health().unwrap();
+    assert!(
+        health[0].parked == 1 && health[0].state == EdgeState::CaughtUp,
+        "{health:?}"
+    );
+    runner.stop().unwrap();
+
+    let open = storage();
+    let runner = MultiThreadedRunner::new(system(), on, factory(&open));
+    runner.start().unwrap();
+    let school = runner.get::<DogSchool>().unwrap();
+    let dog = school.register_dog("Rex").unwrap();
+    school.add_trick(dog, &trick).unwrap();
+    school.add_trick(dog, "after").unwrap();
+    runner
+        .wait::<Strict>(DogSchool::NAME, school.last_id(), deadline())
+        .expect("parked by the runner: the edge goes on");
+    assert_eq!(runner.parked::<Strict>().unwrap().len(), 1);
+    assert!(!runner.has_errored());
+    runner.stop().unwrap();
+
+    let open = storage();
+    let runner = SingleThreadedRunner::new(system(), Env::new(""), factory(&open));
+    runner.start().unwrap();
+    let school = runner.get::<DogSchool>().unwrap();
+    let dog = school.register_dog("Rex").unwrap();
+    let e = school.add_trick(dog, &trick).unwrap_err();
+    assert!(e.is_permanent(), "off by default: {}", e.report());
+    assert!(runner.parked::<Strict>().unwrap().is_empty());
+    runner.stop().unwrap();
+    POISON.lock().unwrap().remove(&trick);
+}

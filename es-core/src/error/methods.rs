@@ -40,6 +40,31 @@ impl Error {
     pub fn user(error: impl Into<BoxError>) -> Self {
         Self::User {
             source: error.into(),
+            permanent: false,
+        }
+    }
+
+    /// An [`Error::User`] that a policy declares permanent: no retry will cure this
+    /// notification. A follower with `PARK_PERMANENT_ERRORS` on parks it (see
+    /// [`system::parked`](crate::system::parked)) and goes on; otherwise it stops the edge as
+    /// any error does.
+    pub fn permanent(error: impl Into<BoxError>) -> Self {
+        Self::User {
+            source: error.into(),
+            permanent: true,
+        }
+    }
+
+    /// True for an error declared [`permanent`](Self::permanent), also inside a runner's
+    /// wrappers.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::User { permanent, .. } => *permanent,
+            Self::Processing { source, .. } | Self::Recorded { source, .. } => {
+                source.is_permanent()
+            }
+            Self::EdgeStopped { source, .. } => source.is_permanent(),
+            _ => false,
         }
     }
 
@@ -47,7 +72,7 @@ impl Error {
     /// wrapped it ([`Error::Processing`], [`Error::Recorded`], [`Error::EdgeStopped`]).
     pub fn user_error<E: std::error::Error + 'static>(&self) -> Option<&E> {
         match self {
-            Self::User { source } => source.downcast_ref::<E>(),
+            Self::User { source, .. } => source.downcast_ref::<E>(),
             Self::Processing { source, .. } | Self::Recorded { source, .. } => source.user_error(),
             Self::EdgeStopped { source, .. } => source.user_error(),
             _ => None,

@@ -229,12 +229,16 @@ pub enum Error {
         /// The panic's message (its payload when a string, otherwise a placeholder).
         message: String,
     },
-    /// An error of the user's own type, returned by a policy or a command
-    /// ([`Error::user`]); [`Error::user_error`] gets it back.
+    /// An error of the user's own type, returned by a policy or a command ([`Error::user`],
+    /// or [`Error::permanent`] for one that retrying cannot cure); [`Error::user_error`] gets it
+    /// back.
     #[error("{source}")]
     User {
         /// The user's error.
         source: BoxError,
+        /// Declared permanent: a follower with `PARK_PERMANENT_ERRORS` on parks the
+        /// notification and goes on.
+        permanent: bool,
     },
     /// A runner was started twice.
     #[error("the runner is already started")]

@@ -13,6 +13,9 @@ pub(crate) struct Apps {
     /// Each application's `PROCESSING_BATCH`: the most notifications it processes in one
     /// transaction.
     pub(crate) batches: Vec<usize>,
+    /// Each application's `PARK_PERMANENT_ERRORS`: park a notification whose policy failed
+    /// with [`Error::permanent`] and go on.
+    pub(crate) park_permanent: Vec<bool>,
 }
 
 /// The most notifications a follower processes in one transaction unless its
@@ -48,6 +51,7 @@ impl Apps {
     pub(crate) fn start(system: &System, env: &Env, factory: &AppFactory) -> Result<Self> {
         let mut apps = Vec::with_capacity(system.nodes.len());
         let mut batches = Vec::with_capacity(system.nodes.len());
+        let mut park_permanent = Vec::with_capacity(system.nodes.len());
         for (i, node) in system.nodes.iter().enumerate() {
             let mut env = env.renamed(node.name);
             let follows = system.edges.iter().any(|&(_, f)| f == i);
@@ -59,6 +63,7 @@ impl Apps {
             }
             let application = factory(env)?;
             batches.push(processing_batch(application.env())?);
+            park_permanent.push(application.env().flag("PARK_PERMANENT_ERRORS", false)?);
             apps.push((node.build)(application)?);
         }
         Ok(Self {
@@ -66,6 +71,7 @@ impl Apps {
             apps,
             edges: system.edges.clone(),
             batches,
+            park_permanent,
         })
     }
 
@@ -98,6 +104,25 @@ impl Apps {
         let (l, f) = self.edges[edge];
         let log = self.apps[l].application().recorder();
         parked::park(self.apps[f].application(), self.names[l], &**log, reason)
+    }
+
+    /// When `edge`'s follower parks permanent errors and `error` is one: parks the
+    /// notification it failed at (the next unprocessed one) with the error as the reason and
+    /// returns true, so the edge goes on.
+    pub(crate) fn park_if_permanent(&self, edge: usize, error: &Error) -> bool {
+        let (_, f) = self.edges[edge];
+        if !(self.park_permanent[f] && error.is_permanent()) {
+            return false;
+        }
+        let reason = error.report().to_string();
+        match self.park(edge, &reason) {
+            Ok(_) => true,
+            Err(e) => {
+                let (leader, follower) = self.edge_names(edge);
+                tracing::error!(target: "eventsourcing::runner", leader, follower, error = %e.report(), "cannot park the notification of a permanent error");
+                false
+            }
+        }
     }
 
     /// Retries a parked notification of `edge` through its follower's policy.

@@ -50,16 +50,23 @@ impl Core {
                 }
                 // A panic (a policy's is caught per notification, closer) must not leave
                 // the queue marked busy for ever, nor unwind through the caller's save.
-                let result = crate::sync::catch_panic(|| {
-                    pull_and_process(
-                        self.apps.apps[f].as_ref(),
-                        self.apps.names[next],
-                        self.apps.apps[next].as_ref(),
-                        self.apps.batches[f],
-                        &mut || self.edges.processed(edge),
-                    )
-                })
-                .and_then(|r| r);
+                // A permanent error parked (`PARK_PERMANENT_ERRORS`): go on after it.
+                let result = loop {
+                    let result = crate::sync::catch_panic(|| {
+                        pull_and_process(
+                            self.apps.apps[f].as_ref(),
+                            self.apps.names[next],
+                            self.apps.apps[next].as_ref(),
+                            self.apps.batches[f],
+                            &mut || self.edges.processed(edge),
+                        )
+                    })
+                    .and_then(|r| r);
+                    match result {
+                        Err(e) if self.apps.park_if_permanent(edge, &e) => {}
+                        other => break other,
+                    }
+                };
                 match result {
                     Ok(()) => self.edges.ok(edge),
                     Err(e) => {

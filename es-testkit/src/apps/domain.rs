@@ -109,7 +109,8 @@ impl DogSchool {
     }
 }
 
-/// Tricks that make [`Strict`] fail, until removed; those named `panic-…` make it panic.
+/// Tricks that make [`Strict`] fail, until removed; those named `panic-…` make it panic, and
+/// those named `permanent-…` fail with [`Error::permanent`].
 pub static POISON: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
 
 app! {
@@ -123,6 +124,9 @@ impl ProcessApplication for Strict {
             if POISON.lock().unwrap().contains(&trick) {
                 if trick.starts_with("panic-") {
                     panic!("cannot count {trick}");
+                }
+                if trick.starts_with("permanent-") {
+                    return Err(Error::permanent(format!("will never count {trick}")));
                 }
                 return Err(Error::data(format!("cannot count {trick}")));
             }

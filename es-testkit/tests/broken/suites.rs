@@ -93,7 +93,7 @@ fn broken_recorders_fail_the_application_suite() {
 
 #[test]
 fn broken_recorders_fail_the_system_suite() {
-    let cases: [(&str, Flaw, Suite); 9] = [
+    let cases: [(&str, Flaw, Suite); 10] = [
         (
             "a_panicking_policy_fails_its_edge",
             Flaw::ForgetsTracking,
@@ -103,6 +103,11 @@ fn broken_recorders_fail_the_system_suite() {
             "a_parked_notification_is_retried_or_dropped_once",
             Flaw::ForgetsTracking,
             parking::a_parked_notification_is_retried_or_dropped_once,
+        ),
+        (
+            "permanent_errors_are_parked_when_configured",
+            Flaw::ForgetsTracking,
+            parking::permanent_errors_are_parked_when_configured,
         ),
         (
             "an_unknown_topic_under_a_followed_prefix_stops_the_edge",
@@ -161,4 +166,5 @@ fn the_correct_storage_passes_the_application_and_system_suites() {
     failures::an_unknown_topic_under_a_followed_prefix_stops_the_edge(&storage);
     failures::a_snapshot_that_does_not_decode_is_replayed(&storage);
     parking::a_parked_notification_is_retried_or_dropped_once(&storage);
+    parking::permanent_errors_are_parked_when_configured(&storage);
 }

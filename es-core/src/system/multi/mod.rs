@@ -138,6 +138,9 @@ impl MultiThreadedRunner {
                 // notification) fails the edge instead of ending the thread unseen. A failed
                 // edge waits for its notification to be parked, then goes on.
                 while let Err(e) = crate::sync::catch_panic(|| s.follow(edge)).and_then(|r| r) {
+                    if s.apps.park_if_permanent(edge, &e) {
+                        continue;
+                    }
                     let failed_at = match &e {
                         Error::Processing {
                             notification_id, ..
