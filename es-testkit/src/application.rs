@@ -4,7 +4,7 @@
 use std::thread;
 use std::time::Duration;
 
-use es_core::{ApplicationRecorder, Notification, NotificationQuery, Uuid};
+use es_core::{ApplicationRecorder, Notification, NotificationId, NotificationQuery, Uuid};
 
 use crate::model::{Target, execute};
 use crate::run::run_ops;
@@ -165,26 +165,55 @@ pub fn subscribe_catches_up_then_follows<R: ApplicationRecorder>(make: &dyn Fn()
     assert_eq!(next_ids(&mut sub, 1, "the subscribed topic, live"), [c[1]]);
 }
 
-/// A subscription blocked waiting for new notifications returns `None` promptly when another
-/// thread stops it, and one blocked thread is woken by an insert from another thread.
+/// What the reader of [`subscription_wakes_on_insert_and_stop`] saw.
+enum Seen {
+    Item(Option<NotificationId>),
+    Ended,
+}
+
+/// Python `test_subscribe` (the waking part): a subscription that has caught up blocks, is
+/// woken by an insert, and ends when stopped from another thread. Every wait is bounded by the
+/// kit's deadline; the pause before the insert only makes it likely that the reader blocked
+/// first (a subscription that is never woken is caught then), and a correct recorder passes
+/// whatever the pause.
 pub fn subscription_wakes_on_insert_and_stop<R: ApplicationRecorder>(make: &dyn Fn() -> R) {
     let r = make();
     let max0 = r.max_notification_id().unwrap();
+    let id = Uuid::new_v4();
+    let first = r.insert_events(&[event(id, 1, "topic1")]).unwrap()[0];
     let mut sub = r.subscribe(max0, &[]).unwrap();
     let stop = sub.stop_handle();
-    let id = Uuid::new_v4();
-    thread::scope(|s| {
-        let reader = s.spawn(move || {
-            let got = sub.next().map(|n| n.unwrap().id);
-            (got, sub.next().is_none())
-        });
-        thread::sleep(Duration::from_millis(50));
-        let ids = r.insert_events(&[event(id, 1, "topic1")]).unwrap();
-        // The reader now blocks again; stopping it must end the iteration.
-        thread::sleep(Duration::from_millis(50));
-        stop.stop();
-        let (got, ended) = reader.join().unwrap();
-        assert_eq!(got, Some(ids[0]), "woken by the insert");
-        assert!(ended, "stopped from another thread");
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Not scoped: a subscription that ignores `stop` must fail the property, not hang it.
+    thread::spawn(move || {
+        for item in sub.by_ref() {
+            if tx.send(Seen::Item(item.ok().map(|n| n.id))).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(Seen::Ended);
     });
+    let next = |what: &str| match rx.recv_timeout(crate::support::deadline()) {
+        Ok(seen) => seen,
+        Err(_) => {
+            stop.stop();
+            panic!("{what}: nothing within {:?}", crate::support::deadline())
+        }
+    };
+    assert!(
+        matches!(next("the backlog"), Seen::Item(Some(n)) if n == first),
+        "the backlog first"
+    );
+    // The reader fetches again, finds nothing and blocks: far longer than that takes.
+    thread::sleep(Duration::from_millis(200));
+    let second = r.insert_events(&[event(id, 2, "topic1")]).unwrap()[0];
+    assert!(
+        matches!(next("woken by the insert"), Seen::Item(Some(n)) if n == second),
+        "woken by the insert"
+    );
+    stop.stop();
+    assert!(
+        matches!(next("ended by stop"), Seen::Ended),
+        "stopped from another thread"
+    );
 }
