@@ -86,6 +86,8 @@ pub(crate) struct Edges {
     status: Vec<Mutex<Status>>,
     /// Stopped when the edge fails; replaced by a fresh one when it goes on (parked).
     failed: Vec<Mutex<StopHandle>>,
+    /// The follower's open parked notifications, read incrementally by `health`.
+    parked: Vec<Mutex<super::parked::OpenParked>>,
 }
 
 /// True for an error that a retry may cure: the store unreachable or slow, also inside a
@@ -102,6 +104,7 @@ impl Edges {
         Self {
             status: (0..edges).map(|_| Mutex::default()).collect(),
             failed: (0..edges).map(|_| Mutex::default()).collect(),
+            parked: (0..edges).map(|_| Mutex::default()).collect(),
         }
     }
 
@@ -253,15 +256,15 @@ impl Edges {
                     .recorder()
                     .max_tracking_id(leader),
             );
-            let parked = match super::parked::parked(apps.apps[f].application()) {
-                Ok(all) => all
-                    .iter()
-                    .filter(|p| p.leader == leader && p.is_open())
-                    .count() as u64,
-                Err(e) => {
-                    unreadable.get_or_insert_with(|| e.report().to_string());
-                    0
-                }
+            let parked = match self.parked.get(edge).map(lock) {
+                Some(mut index) => match index.refresh(apps.apps[f].application()) {
+                    Ok(()) => index.count(leader),
+                    Err(e) => {
+                        unreadable.get_or_insert_with(|| e.report().to_string());
+                        index.count(leader)
+                    }
+                },
+                None => 0,
             };
             let lag = leader_position
                 .unwrap_or(0)

@@ -203,6 +203,63 @@ pub fn parked(follower: &Application) -> Result<Vec<Parked>> {
     }
 }
 
+/// The open parked notifications of a follower, kept up to date by reading only what its log
+/// recorded since the last look (the topics of parked aggregates after a notification id: an
+/// index range, not a scan), so that health can count them on every call.
+#[derive(Debug, Default)]
+pub(crate) struct OpenParked {
+    after: Option<NotificationId>,
+    /// Parked aggregate → (leader, still open).
+    parked: std::collections::HashMap<Uuid, (String, bool)>,
+}
+
+impl OpenParked {
+    /// Reads what `follower` recorded about parked notifications since the last call.
+    pub(crate) fn refresh(&mut self, follower: &Application) -> Result<()> {
+        const PAGE: usize = 500;
+        let topics: Vec<String> = [
+            ParkedEvent::Parked {
+                leader: String::new(),
+                notification_id: 0,
+                topic: String::new(),
+                reason: String::new(),
+            },
+            ParkedEvent::RetryRequested,
+            ParkedEvent::Retried,
+            ParkedEvent::Dropped {
+                reason: String::new(),
+            },
+        ]
+        .iter()
+        .map(Event::topic)
+        .collect();
+        loop {
+            let mut query = NotificationQuery::new(PAGE).topics(topics.iter().map(String::as_str));
+            if let Some(a) = self.after {
+                query = query.after(a);
+            }
+            let page = follower.recorder().select_notifications(&query)?;
+            for n in &page {
+                let parked = follower.get::<Parked>(n.originator_id)?;
+                self.parked
+                    .insert(n.originator_id, (parked.leader.clone(), parked.is_open()));
+                self.after = Some(n.id);
+            }
+            if page.len() < PAGE {
+                return Ok(());
+            }
+        }
+    }
+
+    /// How many notifications of `leader` are parked and neither retried nor dropped.
+    pub(crate) fn count(&self, leader: &str) -> u64 {
+        self.parked
+            .values()
+            .filter(|(l, open)| *open && l == leader)
+            .count() as u64
+    }
+}
+
 /// The parked aggregate of `leader`'s notification `notification_id`, if it is parked or a retry
 /// was requested.
 ///
