@@ -19,6 +19,15 @@ const OPENINGS: usize = 30;
 /// How far past the log's end at opening a subscription reads: well into live delivery.
 const PAST_LIVE: u64 = 8;
 
+/// Stops a subscription when dropped.
+struct StopOnDrop(es_core::StopHandle);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
 /// One subscription's life: where it started, its topic filter, what it delivered.
 #[derive(Debug)]
 struct Opened {
@@ -55,6 +64,9 @@ pub fn subscriptions_under_concurrent_writes<R: ApplicationRecorder>(make: &dyn 
     let long_seen = Arc::new(Mutex::new(Vec::new()));
     let started = Instant::now();
     let (opened, long_late): (Vec<Opened>, bool) = thread::scope(|s| {
+        // Stops the long subscription however this closure ends (a subscriber's failure
+        // panics through it), so that the scope's join cannot wait for its reader for ever.
+        let _stop_long = StopOnDrop(long_stop.clone());
         for w in 0..WRITERS {
             let (r, stop, a, b) = (&r, &stop_writers, &topic_a, &topic_b);
             s.spawn(move || {
