@@ -78,6 +78,10 @@ impl MultiThreadedRunner {
             return Err(Error::RunnerAlreadyStarted);
         }
         let apps = Apps::start(&self.system, &self.env, &self.factory)?;
+        // Retries an operator asked for (`eventsourcing retry`), before anything else runs.
+        for edge in 0..apps.edges.len() {
+            apps.retry_requested(edge);
+        }
         let leasing = Leasing::new(&apps)?;
         let edges = apps.edges.len();
         let shared = Arc::new(Shared {
@@ -132,8 +136,6 @@ impl MultiThreadedRunner {
                     follower = s.apps.names[f]
                 )
                 .entered();
-                // Retries an operator asked for (`eventsourcing retry`) run first.
-                s.apps.retry_requested(edge);
                 // A panic anywhere in following (a policy's is caught closer, per
                 // notification) fails the edge instead of ending the thread unseen. A failed
                 // edge waits for its notification to be parked, then goes on.
