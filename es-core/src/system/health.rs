@@ -90,6 +90,17 @@ pub(crate) struct Edges {
     parked: Vec<Mutex<super::parked::OpenParked>>,
 }
 
+/// The upstream notification a follower failed to process, when `e` says
+/// ([`Error::Processing`]).
+pub(crate) fn failed_at(e: &Error) -> Option<NotificationId> {
+    match e {
+        Error::Processing {
+            notification_id, ..
+        } => Some(*notification_id),
+        _ => None,
+    }
+}
+
 /// True for an error that a retry may cure: the store unreachable or slow, also inside a
 /// follower's processing.
 pub(crate) fn is_transient(e: &Error) -> bool {
@@ -205,11 +216,9 @@ impl Edges {
             // Parked meanwhile (by an operator's command in another process): the runner goes
             // on as soon as it sees it, so this waits, and the stale failure must not
             // interrupt the wait.
-            let parked = match &*e {
-                Error::Processing {
-                    notification_id, ..
-                } => recorder.has_tracking_id(leader, *notification_id)?,
-                _ => false,
+            let parked = match failed_at(&e) {
+                Some(id) => recorder.has_tracking_id(leader, id)?,
+                None => false,
             };
             if !parked {
                 return Err(stopped(e));

@@ -291,7 +291,8 @@ pub(crate) fn open_parked(
 ///
 /// # Errors
 ///
-/// As [`open_parked`]; a version conflict when it was retried or dropped meanwhile.
+/// [`Error::Programming`] when it was never parked, or was retried or dropped already; a
+/// version conflict when that happened meanwhile.
 pub fn drop_parked(
     follower: &Application,
     leader: &str,
@@ -311,7 +312,8 @@ pub fn drop_parked(
 ///
 /// # Errors
 ///
-/// As [`open_parked`]; a version conflict when it was retried or dropped meanwhile.
+/// [`Error::Programming`] when it was never parked, or was retried or dropped already; a
+/// version conflict when that happened meanwhile.
 pub fn request_retry(
     follower: &Application,
     leader: &str,

@@ -8,7 +8,7 @@ use crate::{Env, Error, NotificationId, Result};
 
 use super::apps::Apps;
 use super::follow::pull_and_process;
-use super::health::{EdgeHealth, Edges, is_transient};
+use super::health::{EdgeHealth, Edges, failed_at, is_transient};
 use super::{App, AppFactory, System};
 use crate::sync::lock;
 
@@ -70,12 +70,7 @@ impl Core {
                 match result {
                     Ok(()) => self.edges.ok(edge),
                     Err(e) => {
-                        let notification_id = match &e {
-                            Error::Processing {
-                                notification_id, ..
-                            } => Some(*notification_id),
-                            _ => None,
-                        };
+                        let notification_id = failed_at(&e);
                         tracing::error!(
                             target: "eventsourcing::runner",
                             leader = self.apps.names[next],

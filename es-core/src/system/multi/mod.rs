@@ -143,12 +143,7 @@ impl MultiThreadedRunner {
                     if s.apps.park_if_permanent(edge, &e) {
                         continue;
                     }
-                    let failed_at = match &e {
-                        Error::Processing {
-                            notification_id, ..
-                        } => Some(*notification_id),
-                        _ => None,
-                    };
+                    let failed_at = super::health::failed_at(&e);
                     s.fail(edge, e);
                     if !failed_at.is_some_and(|id| s.await_park(edge, id)) {
                         break;

@@ -11,7 +11,7 @@ use crate::{Error, NotificationId, Result, StopHandle};
 
 use super::super::apps::Apps;
 use super::super::follow::process_batch;
-use super::super::health::{Edges, is_transient};
+use super::super::health::{Edges, failed_at, is_transient};
 use super::super::lease::Leasing;
 
 /// What the runner's threads share.
@@ -48,12 +48,7 @@ impl Shared {
     /// `watch_for_errors` return it.
     pub(super) fn fail(&self, edge: usize, error: Error) {
         let (leader, follower) = self.apps.edge_names(edge);
-        let notification_id = match &error {
-            Error::Processing {
-                notification_id, ..
-            } => Some(*notification_id),
-            _ => None,
-        };
+        let notification_id = failed_at(&error);
         tracing::error!(
             target: "eventsourcing::runner",
             leader,
@@ -104,17 +99,14 @@ impl Shared {
     /// True when `edge` failed at `error`'s notification and the follower has tracked it since
     /// (it was parked).
     pub(super) fn parked_since(&self, edge: usize, error: &Error) -> bool {
-        let Error::Processing {
-            notification_id, ..
-        } = error
-        else {
+        let Some(notification_id) = failed_at(error) else {
             return false;
         };
         let (l, f) = self.apps.edges[edge];
         self.apps.apps[f]
             .application()
             .recorder()
-            .has_tracking_id(self.apps.names[l], *notification_id)
+            .has_tracking_id(self.apps.names[l], notification_id)
             .unwrap_or(false)
     }
 
