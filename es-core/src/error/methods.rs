@@ -45,9 +45,9 @@ impl Error {
     }
 
     /// An [`Error::User`] that a policy declares permanent: no retry will cure this
-    /// notification. A follower with `PARK_PERMANENT_ERRORS` on parks it (see
-    /// [`system::parked`](crate::system::parked)) and goes on; otherwise it stops the edge as
-    /// any error does.
+    /// notification. A follower with `PARK_PERMANENT_ERRORS` on parks it (the systems
+    /// layer's parked notifications) and goes on; otherwise it stops the edge as any error
+    /// does.
     pub fn permanent(error: impl Into<BoxError>) -> Self {
         Self::User {
             source: error.into(),
