@@ -23,6 +23,9 @@ const ROUNDS: u64 = 250;
 struct Seen {
     ids: Vec<NotificationId>,
     went_back: Option<(NotificationId, NotificationId)>,
+    /// The first time `max_notification_id` reported less than an id already read:
+    /// (id read, position reported).
+    max_behind: Option<(NotificationId, Option<NotificationId>)>,
 }
 
 /// One page of the log after `last`, added to `seen`; false when the page was empty.
@@ -46,6 +49,13 @@ fn poll_once<R: ApplicationRecorder>(
         }
         *last = Some(n.id.max(last.unwrap_or(0)));
         seen.ids.push(n.id);
+    }
+    // The position a recorder reports is never behind what a reader has already read.
+    if !page.is_empty() && seen.max_behind.is_none() {
+        let max = r.max_notification_id().unwrap();
+        if max < *last {
+            seen.max_behind = last.map(|l| (l, max));
+        }
     }
     !page.is_empty()
 }
@@ -78,7 +88,9 @@ fn poll<R: ApplicationRecorder>(
 /// at or below one it already has, and at the end each has seen every committed id exactly
 /// once. A recorder that hands out ids before it takes the lock that orders its commits lets a
 /// later id commit first: a reader then moves past the earlier id, which commits after, and
-/// never sees it. Time-boxed by half the kit's deadline.
+/// never sees it. After each page a reader also asks `max_notification_id`, which must never
+/// be behind an id it has read (a position cached or counted apart from the log lags).
+/// Time-boxed by half the kit's deadline.
 pub fn polling_readers_never_go_back<R: ApplicationRecorder>(make: &dyn Fn() -> R) {
     let r = make();
     let before = r.max_notification_id().unwrap();
@@ -145,6 +157,9 @@ pub fn polling_readers_never_go_back<R: ApplicationRecorder>(make: &dyn Fn() -> 
         };
         if let Some((high, low)) = reader.went_back {
             panic!("{who} {i} received id {low} after id {high}");
+        }
+        if let Some((read, max)) = reader.max_behind {
+            panic!("{who} {i} read id {read}, then max_notification_id said {max:?}");
         }
         // Whoever has seen id n has seen every committed id below it: the readers all of
         // them, a writer those up to the last it read.

@@ -54,6 +54,8 @@ pub(crate) enum Flaw {
     ImmortalLease,
     /// Any holder's release frees a lease, not only its holder's.
     AnyoneReleases,
+    /// `max_notification_id` is a cached value, read afresh only every eighth call.
+    StaleMax,
 }
 
 /// The topic of [`Flaw::Gappy`]'s hidden events.
@@ -65,6 +67,8 @@ pub(crate) struct Broken {
     inner: PopoProcessRecorder,
     flaw: Flaw,
     lax: Mutex<BTreeMap<String, u64>>,
+    /// [`Flaw::StaleMax`]: calls so far and the cached position.
+    stale_max: Mutex<(u64, Option<NotificationId>)>,
 }
 
 impl Broken {
@@ -73,6 +77,7 @@ impl Broken {
             inner: PopoProcessRecorder::new(),
             flaw,
             lax: Mutex::new(BTreeMap::new()),
+            stale_max: Mutex::new((0, None)),
         }
     }
 }
@@ -140,6 +145,14 @@ impl ApplicationRecorder for Broken {
     }
 
     fn max_notification_id(&self) -> Result<Option<NotificationId>> {
+        if self.flaw == Flaw::StaleMax {
+            let mut cached = self.stale_max.lock().unwrap();
+            if cached.0 % 8 == 0 {
+                cached.1 = self.inner.max_notification_id()?;
+            }
+            cached.0 += 1;
+            return Ok(cached.1);
+        }
         self.inner.max_notification_id()
     }
 

@@ -176,6 +176,13 @@ fn ids_taken_before_the_lock_are_caught() {
 }
 
 #[test]
+fn a_position_behind_what_readers_saw_is_caught() {
+    caught("ordering::polling_readers_never_go_back / StaleMax", || {
+        ordering::polling_readers_never_go_back(&broken(Flaw::StaleMax));
+    });
+}
+
+#[test]
 fn interleaved_batches_are_caught() {
     let make = || Unordered::new(Ids::PerEvent);
     caught(
