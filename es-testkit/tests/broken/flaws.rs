@@ -147,7 +147,7 @@ impl ApplicationRecorder for Broken {
     fn max_notification_id(&self) -> Result<Option<NotificationId>> {
         if self.flaw == Flaw::StaleMax {
             let mut cached = self.stale_max.lock().unwrap();
-            if cached.0 % 8 == 0 {
+            if cached.0.is_multiple_of(8) {
                 cached.1 = self.inner.max_notification_id()?;
             }
             cached.0 += 1;
