@@ -76,20 +76,36 @@ pub fn non_interleaving_batches<R: ApplicationRecorder>(make: &dyn Fn() -> R) {
     // mid-batch, so that a recorder taking ids one event at a time interleaves.
     const WRITERS: usize = 8;
     const BATCHES: usize = 20;
+    /// A fast store runs each writer's batches inside one time slice, so that two writers
+    /// rarely overlap: writers go on past `BATCHES` until they have overlapped for this long
+    /// (or `MAX_BATCHES` each), which makes an interleaving recorder's race likely, not lucky.
+    const OVERLAP: Duration = Duration::from_millis(400);
+    const MAX_BATCHES: usize = 200;
     const BATCH: u64 = 100;
     let r = make();
     let before = r.max_notification_id().unwrap();
     let barrier = Barrier::new(WRITERS);
     let calls = Mutex::new(Vec::new());
+    // Set by the first writer whose ids are not contiguous: the others stop, it is reported.
+    let interleaved = AtomicBool::new(false);
     thread::scope(|s| {
         for _ in 0..WRITERS {
-            let (r, barrier, calls) = (&r, &barrier, &calls);
+            let (r, barrier, calls, interleaved) = (&r, &barrier, &calls, &interleaved);
             s.spawn(move || {
                 barrier.wait();
-                for _ in 0..BATCHES {
+                let started = Instant::now();
+                for i in 0..MAX_BATCHES {
+                    if interleaved.load(Ordering::Relaxed)
+                        || (i >= BATCHES && started.elapsed() >= OVERLAP)
+                    {
+                        break;
+                    }
                     let id = Uuid::new_v4();
                     let events: Vec<_> = (1..=BATCH).map(|v| event(id, v, "Batch.Item")).collect();
                     let ids = r.insert_events(&events).unwrap();
+                    if ids.windows(2).any(|w| w[1] != w[0] + 1) {
+                        interleaved.store(true, Ordering::Relaxed);
+                    }
                     calls.lock().unwrap().push((events, ids));
                 }
             });
