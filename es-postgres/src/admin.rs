@@ -11,7 +11,7 @@ fn run(config: &PostgresConfig, sql: &str) -> Result<()> {
         config
             .connect()?
             .batch_execute(sql)
-            .map_err(|e| map_pg_error(e, Call::Write, config.lock_timeout))
+            .map_err(|e| map_pg_error(e.into(), Call::Write, config.lock_timeout))
     })
 }
 

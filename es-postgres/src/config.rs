@@ -281,30 +281,37 @@ impl PostgresConfig {
     /// with the password).
     pub fn connect(&self) -> Result<postgres::Client> {
         let config = self.client_config();
-        config
+        postgres::Config::from(config.clone())
             .connect(self.tls.connector()?)
             .map_err(|e| crate::connect::map_connect_error(e.into(), &config))
     }
 
-    pub(crate) fn client_config(&self) -> postgres::Config {
+    /// How long a pooled connection's call waits for the server: the statement timeout plus a
+    /// margin, so that the server's own cancel comes first whenever it answers; without limit
+    /// when the statement timeout is 0.
+    pub(crate) fn call_deadline(&self) -> Option<Duration> {
+        (!self.statement_timeout.is_zero()).then(|| self.statement_timeout + crate::client::MARGIN)
+    }
+
+    pub(crate) fn client_config(&self) -> tokio_postgres::Config {
         self.client_config_for(&self.host, true)
     }
 
     /// The settings of connections to the read host, if one is set: any server of the list,
     /// standbys included.
-    pub(crate) fn read_client_config(&self) -> Option<postgres::Config> {
+    pub(crate) fn read_client_config(&self) -> Option<tokio_postgres::Config> {
         let host = self.read_host.as_deref()?;
         Some(self.client_config_for(host, false))
     }
 
-    fn client_config_for(&self, host: &str, writable: bool) -> postgres::Config {
-        let mut config = postgres::Config::new();
+    fn client_config_for(&self, host: &str, writable: bool) -> tokio_postgres::Config {
+        let mut config = tokio_postgres::Config::new();
         let hosts: Vec<(&str, u16)> = host
             .split(',')
             .map(|entry| split_host(entry.trim(), self.port).unwrap_or((entry.trim(), self.port)))
             .collect();
         for (host, port) in &hosts {
-            config.host(host).port(*port);
+            config.host(*host).port(*port);
         }
         if writable && hosts.len() > 1 {
             config.target_session_attrs(postgres::config::TargetSessionAttrs::ReadWrite);

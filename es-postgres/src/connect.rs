@@ -1,17 +1,10 @@
 //! Failing to connect: [`ConnectError`], why ([`connect_problem`]), and the errors a caller
 //! gets when the first connection or a pool's new connection cannot be opened.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use es_core::{ConnectProblem, Error};
 
-use es_core::sync::lock;
-use es_core::{ConnectProblem, Error, TimeoutKind};
-
+use crate::client::DbError;
 use crate::probe::Silent;
-
-/// The last failure to open a connection, kept so that a pool timeout can say why no
-/// connection could be had; cleared by the next success.
-pub(crate) type LastConnectError = Arc<Mutex<Option<(ConnectProblem, String)>>>;
 
 /// Why a connection could not be opened.
 #[derive(Debug)]
@@ -20,6 +13,8 @@ pub(crate) enum ConnectError {
     Driver(postgres::Error),
     /// The server accepted the connection and did not answer.
     Silent(Silent),
+    /// The connection's runtime could not be started.
+    Runtime(std::io::Error),
 }
 
 impl std::fmt::Display for ConnectError {
@@ -36,6 +31,7 @@ impl std::fmt::Display for ConnectError {
                 "the server accepted the connection but did not answer within {:?}",
                 s.waited
             ),
+            Self::Runtime(e) => write!(f, "cannot start the connection's runtime: {e}"),
         }
     }
 }
@@ -50,24 +46,17 @@ impl From<postgres::Error> for ConnectError {
     }
 }
 
-/// Maps a pool error: no connection could be had within the connect timeout. When the last
-/// attempt to open one failed, that is the cause, and the error says why; otherwise every
-/// connection was busy.
-pub(crate) fn map_pool_error(_: r2d2::Error, waited: Duration, last: &LastConnectError) -> Error {
-    match lock(last).clone() {
-        Some((problem, message)) => Error::Connect {
-            problem,
-            source: format!("{message} (no connection within {waited:?})").into(),
-        },
-        None => Error::Timeout {
-            kind: TimeoutKind::Pool,
-            waited,
-        },
+impl From<DbError> for ConnectError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Driver(e) => Self::Driver(e),
+            DbError::Deadline(waited) => Self::Silent(Silent { waited }),
+        }
     }
 }
 
 /// Maps a failure to open a connection (nothing was sent).
-pub(crate) fn map_connect_error(e: ConnectError, config: &postgres::Config) -> Error {
+pub(crate) fn map_connect_error(e: ConnectError, config: &tokio_postgres::Config) -> Error {
     Error::Connect {
         problem: connect_problem(&e, config),
         source: Box::new(e),
@@ -77,9 +66,10 @@ pub(crate) fn map_connect_error(e: ConnectError, config: &postgres::Config) -> E
 /// Why opening a connection failed: by SQLSTATE when the server answered, by the I/O error's
 /// kind when it did not, and, for an I/O error of no telling kind, by whether the host
 /// resolves. Never by message text.
-pub(crate) fn connect_problem(e: &ConnectError, config: &postgres::Config) -> ConnectProblem {
+pub(crate) fn connect_problem(e: &ConnectError, config: &tokio_postgres::Config) -> ConnectProblem {
     let e = match e {
         ConnectError::Silent(_) => return ConnectProblem::TimedOut,
+        ConnectError::Runtime(_) => return ConnectProblem::Other,
         ConnectError::Driver(e) => e,
     };
     if let Some(code) = e.code() {
@@ -107,7 +97,7 @@ pub(crate) fn connect_problem(e: &ConnectError, config: &postgres::Config) -> Co
 }
 
 /// True when every TCP host of `config` resolves (Unix-socket hosts count as resolving).
-fn resolves(config: &postgres::Config) -> bool {
+fn resolves(config: &tokio_postgres::Config) -> bool {
     use std::net::ToSocketAddrs;
     let port = config.get_ports().first().copied().unwrap_or(5432);
     config.get_hosts().iter().all(|host| match host {

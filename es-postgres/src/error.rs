@@ -5,6 +5,7 @@ use std::time::Duration;
 use es_core::{Error, TimeoutKind};
 use postgres::error::SqlState;
 
+use crate::client::DbError;
 use crate::pool::Session;
 
 /// The SQLSTATE the insert function raises when a tracking id does not increase.
@@ -18,8 +19,16 @@ pub(crate) enum Call {
 }
 
 /// True when the connection was lost: no SQLSTATE, connection exceptions (08) or a server
-/// shutdown or termination (57P01–57P03).
-pub(crate) fn is_connection_loss(e: &postgres::Error) -> bool {
+/// shutdown or termination (57P01–57P03). A call that expired is not a loss: the server did not
+/// answer, and trying again would wait as long again.
+pub(crate) fn is_connection_loss(e: &DbError) -> bool {
+    match e {
+        DbError::Driver(e) => is_loss(e),
+        DbError::Deadline(_) => false,
+    }
+}
+
+fn is_loss(e: &postgres::Error) -> bool {
     e.code().is_none_or(|code| {
         let c = code.code();
         c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03")
@@ -27,8 +36,24 @@ pub(crate) fn is_connection_loss(e: &postgres::Error) -> bool {
 }
 
 /// Maps a driver error. `lock` is the configured lock timeout.
-pub(crate) fn map_pg_error(e: postgres::Error, call: Call, lock: Duration) -> Error {
-    if call == Call::Write && is_connection_loss(&e) {
+pub(crate) fn map_pg_error(e: DbError, call: Call, lock: Duration) -> Error {
+    let e = match e {
+        DbError::Driver(e) => e,
+        DbError::Deadline(waited) => {
+            let e = DbError::Deadline(waited);
+            return match call {
+                // Sent, and not answered: it may have committed, or may still commit.
+                Call::Write => Error::OutcomeUnknown {
+                    source: Box::new(e),
+                },
+                Call::Read => Error::Timeout {
+                    kind: TimeoutKind::Statement,
+                    waited,
+                },
+            };
+        }
+    };
+    if call == Call::Write && is_loss(&e) {
         // The connection died while a write was in flight: it may have committed.
         return Error::OutcomeUnknown {
             source: Box::new(e),

@@ -2,6 +2,7 @@
 
 mod admin;
 mod backend;
+mod client;
 mod combiner;
 mod config;
 mod connect;
@@ -13,6 +14,7 @@ mod recorder;
 mod runtime;
 mod sql;
 mod tls;
+mod watch;
 
 pub use admin::{drop_postgres_schema, drop_postgres_table};
 pub use config::{POLL_INTERVAL, PostgresConfig};

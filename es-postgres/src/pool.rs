@@ -1,14 +1,17 @@
 //! The connection pool: r2d2 over connections that keep their prepared statements, so every
 //! call is one round trip with no server-side parse.
 
-use es_core::sync::lock;
 use postgres::types::{ToSql, Type};
-use postgres::{Client, Row, Statement};
+use postgres::{Row, Statement};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::connect::{ConnectError, LastConnectError, connect_problem};
+use crate::client::{Client, DbError};
+use crate::watch::Watch;
+
+use crate::connect::{ConnectError, connect_problem};
 use crate::probe::probe;
 use crate::runtime::{blocking, in_runtime};
 
@@ -55,11 +58,7 @@ impl Conn {
 
     /// Runs `sql` with `params`, preparing it (with the given types) on first use on this
     /// connection. A statement invalidated by a schema change is prepared again once.
-    pub(crate) fn query(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-    ) -> Result<Vec<Row>, postgres::Error> {
+    pub(crate) fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
         let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.0).collect();
         match self.run(sql, params, &values) {
             Err(e) if is_stale(&e) => {
@@ -75,41 +74,38 @@ impl Conn {
         sql: &str,
         params: &[Param<'_>],
         values: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, postgres::Error> {
-        if !self.statements.contains_key(sql) {
-            let types: Vec<Type> = params.iter().map(|p| p.1.clone()).collect();
-            let statement = self.client().prepare_typed(sql, &types)?;
-            self.statements.insert(sql.to_owned(), statement);
-        }
-        match self.statements.get(sql) {
-            Some(statement) => match &mut self.client {
-                Some(client) => client.query(statement, values),
-                None => unreachable!("a connection's client is taken only when it is dropped"),
-            },
-            None => self.client().query(sql, values),
-        }
+    ) -> Result<Vec<Row>, DbError> {
+        let statement = match self.statements.get(sql) {
+            Some(statement) => statement.clone(),
+            None => {
+                let types: Vec<Type> = params.iter().map(|p| p.1.clone()).collect();
+                let statement = self.client().prepare_typed(sql, &types)?;
+                self.statements.insert(sql.to_owned(), statement.clone());
+                statement
+            }
+        };
+        self.client().query(&statement, values)
     }
 }
 
 /// "cached plan must not change result type" (0A000) or an unknown prepared statement (26000):
 /// the table changed under the statement.
-fn is_stale(e: &postgres::Error) -> bool {
+fn is_stale(e: &DbError) -> bool {
     e.code()
         .is_some_and(|c| matches!(c.code(), "0A000" | "26000"))
 }
 
 /// Opens connections with the session settings.
 pub(crate) struct Manager {
-    pub(crate) config: postgres::Config,
+    pub(crate) config: tokio_postgres::Config,
     /// Session settings run on each new connection (timeouts).
     pub(crate) setup: String,
-    /// The last connection failure.
-    pub(crate) last_error: LastConnectError,
+    /// What the pool's connections have seen of the server.
+    pub(crate) watch: Arc<Watch>,
     /// TLS as configured.
     pub(crate) tls: MakeRustlsConnect,
-    /// Failed attempts to open a connection since the last success: an outage is logged once
-    /// when it starts and once when it ends, with this count.
-    pub(crate) failures: AtomicU64,
+    /// The deadline of every call on a connection (`None`: without limit).
+    pub(crate) deadline: Option<Duration>,
 }
 
 impl std::fmt::Debug for Manager {
@@ -128,37 +124,13 @@ impl r2d2::ManageConnection for Manager {
     /// an outage is one error line when it starts and one line when it ends, not a line per
     /// attempt.
     fn connect(&self) -> Result<Conn, ConnectError> {
+        let started = self.watch.opening();
         let connected = self.open();
         let failure = connected
             .as_ref()
             .err()
             .map(|e| (connect_problem(e, &self.config), e.to_string()));
-        match &failure {
-            Some((problem, message)) => {
-                if self.failures.fetch_add(1, Ordering::Relaxed) == 0 {
-                    tracing::error!(
-                        target: "eventsourcing::postgres",
-                        port = self.config.get_ports().first().copied().unwrap_or(5432),
-                        problem = %problem,
-                        error = %message,
-                        "cannot open connections to the server: requests fail after \
-                         POSTGRES_OUTAGE_TIMEOUT until it is back (logged again when it is)"
-                    );
-                }
-            }
-            None => {
-                let failed = self.failures.swap(0, Ordering::Relaxed);
-                if failed > 0 {
-                    tracing::warn!(
-                        target: "eventsourcing::postgres",
-                        port = self.config.get_ports().first().copied().unwrap_or(5432),
-                        failed_attempts = failed,
-                        "connections open again after an outage"
-                    );
-                }
-            }
-        }
-        *lock(&self.last_error) = failure;
+        self.watch.opened(started, failure);
         connected
     }
 
@@ -175,7 +147,12 @@ impl Manager {
     /// A new connection with the session settings applied and its server session known.
     pub(crate) fn open(&self) -> Result<Conn, ConnectError> {
         probe(&self.config).map_err(ConnectError::Silent)?;
-        let mut client = self.config.connect(self.tls.clone())?;
+        let mut client = Client::connect(
+            &self.config,
+            self.tls.clone(),
+            self.deadline,
+            Arc::clone(&self.watch),
+        )?;
         let replies = client.simple_query(&format!(
             "{}; SELECT pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()",
             self.setup

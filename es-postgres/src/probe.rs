@@ -20,7 +20,7 @@ const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
 
 /// Checks that the first TCP host of `config` that accepts a connection answers a TLS request
 /// within the connect timeout. Unix-socket hosts and configurations without a timeout pass.
-pub(crate) fn probe(config: &postgres::Config) -> Result<(), Silent> {
+pub(crate) fn probe(config: &tokio_postgres::Config) -> Result<(), Silent> {
     let Some(&timeout) = config.get_connect_timeout() else {
         return Ok(());
     };

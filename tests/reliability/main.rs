@@ -26,7 +26,8 @@
 //! - `lost_ack.rs`: lost commit acknowledgements through a loopback proxy (F3);
 //! - `outage.rs`: server restart, backend kill and outage (F5, private cluster, full profile);
 //! - `refusal.rs`: requests fail fast while the server refuses, health readable, one log line
-//!   per outage (O1);
+//!   per outage (O1); `freeze.rs`: requests end within their bound while the server is silent,
+//!   nothing acknowledged late (O2); `proxy.rs`: the proxy both use;
 //! - `failover.rs`: a primary killed and its standby promoted, synchronous and asynchronous
 //!   replication (F15, its own primary and standby, full profile);
 //! - `stalls.rs`: stopped writers and idle lock holders (F6);
@@ -48,6 +49,7 @@ mod contention;
 mod crash;
 mod deadlocks;
 mod failover;
+mod freeze;
 mod hostile;
 mod lost_ack;
 mod names;
@@ -56,6 +58,7 @@ mod outage;
 mod payloads;
 mod pools;
 mod processes;
+mod proxy;
 mod refusal;
 mod replica;
 mod resume;

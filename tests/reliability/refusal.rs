@@ -5,11 +5,7 @@
 //! retrying; each pool logs the outage once when it starts and once when it ends (not a line
 //! per attempt); when the proxy listens again, saves succeed and the follower catches up.
 
-use std::io::Write;
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use es_testkit::apps::domain::{DogSchool, Strict, system};
@@ -17,100 +13,7 @@ use eventsourcing::postgres::drop_postgres_schema;
 use eventsourcing::system::{EdgeState, MultiThreadedRunner, RunnerFromEnv};
 use eventsourcing::{Env, Uuid};
 
-/// A TCP proxy to `upstream` on loopback that can stop listening and cut what it carries.
-struct Proxy {
-    port: u16,
-    open: Arc<AtomicBool>,
-    conns: Arc<Mutex<Vec<TcpStream>>>,
-    accept: Option<JoinHandle<()>>,
-}
-
-impl Proxy {
-    /// Listens on `port` (0: any free port).
-    fn start(port: u16, upstream: u16) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let open = Arc::new(AtomicBool::new(true));
-        let conns = Arc::new(Mutex::new(Vec::new()));
-        let (o, c) = (Arc::clone(&open), Arc::clone(&conns));
-        let accept = thread::spawn(move || {
-            while o.load(Ordering::SeqCst) {
-                let client = match listener.accept() {
-                    Ok((client, _)) => client,
-                    Err(_) => {
-                        thread::sleep(Duration::from_millis(5));
-                        continue;
-                    }
-                };
-                client.set_nonblocking(false).unwrap();
-                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
-                    continue;
-                };
-                let mut kept = c.lock().unwrap();
-                kept.push(client.try_clone().unwrap());
-                kept.push(server.try_clone().unwrap());
-                for (mut from, mut to) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server, client),
-                ] {
-                    thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut to);
-                        let _ = to.shutdown(Shutdown::Both);
-                    });
-                }
-            }
-            // The listener closes here: connections to the port are refused from now on.
-        });
-        Self {
-            port,
-            open,
-            conns,
-            accept: Some(accept),
-        }
-    }
-
-    /// Stops listening and cuts every connection: the server "refuses".
-    fn refuse(&mut self) {
-        self.open.store(false, Ordering::SeqCst);
-        if let Some(accept) = self.accept.take() {
-            accept.join().unwrap();
-        }
-        for conn in self.conns.lock().unwrap().drain(..) {
-            let _ = conn.shutdown(Shutdown::Both);
-        }
-    }
-}
-
-/// The lines the library logs at target `eventsourcing::postgres`, from every thread of this
-/// test binary (the pools open connections on their own threads).
-fn pool_log() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOG.get_or_init(|| {
-        #[derive(Clone)]
-        struct Capture(Arc<Mutex<Vec<u8>>>);
-        impl Write for Capture {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let writer = Capture(Arc::clone(&log));
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "eventsourcing::postgres=warn",
-            ))
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _ = tracing::subscriber::set_global_default(subscriber);
-        log
-    })
-}
+use super::proxy::{Proxy, pool_log};
 
 #[test]
 fn o1_requests_fail_fast_while_the_server_refuses() {

@@ -35,6 +35,9 @@ pub enum TimeoutKind {
     ///
     /// [`TrackingRecorder::wait`]: crate::TrackingRecorder::wait
     Wait,
+    /// Waiting for the database to answer a statement (a server or a network path that stopped
+    /// answering); the connection is abandoned.
+    Statement,
 }
 
 impl fmt::Display for TimeoutKind {
@@ -44,6 +47,7 @@ impl fmt::Display for TimeoutKind {
             Self::Lock => "waiting for a lock",
             Self::Busy => "waiting for a busy database",
             Self::Wait => "waiting for tracking to advance",
+            Self::Statement => "waiting for the database to answer a statement",
         })
     }
 }

@@ -3,26 +3,24 @@
 
 use std::time::{Duration, Instant};
 
-use es_core::sync::lock;
-
 use super::{Pool, PooledConn, PostgresBackend};
-use crate::connect::{LastConnectError, map_pool_error};
 use crate::error::{Call, Failed, is_connection_loss, map_pg_error};
 use crate::pool::Conn;
+use crate::watch::Watch;
 
 impl PostgresBackend {
-    /// [`PostgresBackend::attempt`] on `pool`, whose connection failures `last_error` keeps.
+    /// [`PostgresBackend::attempt`] on `pool`, whose view of the server `watch` keeps.
     pub(super) fn attempt_on<T>(
         &self,
         pool: &Pool,
-        last_error: &LastConnectError,
+        watch: &Watch,
         call: Call,
-        mut f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
+        mut f: impl FnMut(&mut Conn) -> Result<T, crate::client::DbError>,
     ) -> Result<T, Failed> {
         let mut tries = 0;
         loop {
             tries += 1;
-            let mut conn = self.checkout(pool, last_error)?;
+            let mut conn = self.checkout(pool, watch)?;
             if conn.client().is_closed() && tries < 3 {
                 // Closed while idle in the pool; nothing was sent. The pool drops it.
                 continue;
@@ -46,11 +44,11 @@ impl PostgresBackend {
     /// A connection from `pool`: waits up to the connect timeout while connections are busy,
     /// but only up to the outage timeout while the pool's attempts to open one fail, and then
     /// fails with why they fail.
-    fn checkout(&self, pool: &Pool, last_error: &LastConnectError) -> Result<PooledConn, Failed> {
+    fn checkout(&self, pool: &Pool, watch: &Watch) -> Result<PooledConn, Failed> {
         const SLICE: Duration = Duration::from_millis(100);
         let started = Instant::now();
         loop {
-            let outage = lock(last_error).is_some();
+            let outage = watch.failing(self.outage_timeout);
             let limit = if outage {
                 self.outage_timeout.min(self.connect_timeout)
             } else {
@@ -59,9 +57,9 @@ impl PostgresBackend {
             let left = limit.saturating_sub(started.elapsed());
             match pool.get_timeout(left.min(SLICE).max(Duration::from_millis(1))) {
                 Ok(conn) => return Ok(conn),
-                Err(e) if started.elapsed() >= limit => {
+                Err(_) if started.elapsed() >= limit => {
                     return Err(Failed {
-                        error: map_pool_error(e, started.elapsed(), last_error),
+                        error: watch.pool_error(started.elapsed(), self.outage_timeout),
                         session: None,
                     });
                 }

@@ -30,11 +30,12 @@ impl PostgresBackend {
 
 fn listen_loop(
     backend: &Weak<PostgresBackend>,
-    config: &postgres::Config,
+    config: &tokio_postgres::Config,
     tls: &Tls,
     listen: &str,
 ) {
     const TICK: Duration = Duration::from_millis(500);
+    let config = postgres::Config::from(config.clone());
     while backend.strong_count() > 0 {
         let connected = config.connect(tls.0.clone()).and_then(|mut client| {
             client.batch_execute(listen)?;

@@ -49,7 +49,7 @@ impl PostgresBackend {
 
     /// Ends `session` if it still runs, and waits until it is gone: at most the connect
     /// timeout (at least a second) in all, including waiting for a connection, and only the
-    /// outage timeout (at least a second) while connections cannot be opened.
+    /// outage timeout (at least a second) while connections cannot be opened or calls expire.
     fn session_ended(&self, session: &Session) -> bool {
         let started = Instant::now();
         let deadline = started + self.connect_timeout.max(MIN_WAIT);
@@ -57,7 +57,7 @@ impl PostgresBackend {
             [(&session.pid, Type::INT4), (&session.started, Type::TEXT)];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let outage = es_core::sync::lock(&self.last_error).is_some();
+            let outage = self.watch.failing(self.outage_timeout);
             if left.is_zero() || (outage && started.elapsed() >= self.outage_timeout.max(MIN_WAIT))
             {
                 return false;

@@ -26,11 +26,12 @@ use postgres::types::{ToSql, Type};
 
 use crate::combiner::Combiner;
 use crate::config::PostgresConfig;
-use crate::connect::{LastConnectError, map_connect_error};
+use crate::connect::map_connect_error;
 use crate::error::{Call, Failed, map_pg_error};
 use crate::pool::{Conn, Manager};
 use crate::runtime::blocking;
 use crate::sql::{Kind, Sql};
+use crate::watch::Watch;
 
 type Pool = r2d2::Pool<Manager>;
 type PooledConn = r2d2::PooledConnection<Manager>;
@@ -79,13 +80,13 @@ pub(crate) struct PostgresBackend {
     pub(crate) connect_timeout: Duration,
     /// How long a request waits for a connection while opening one fails.
     outage_timeout: Duration,
-    client_config: postgres::Config,
+    client_config: tokio_postgres::Config,
     /// TLS as configured, for the LISTEN connection.
     tls: Tls,
     listener: OnceLock<()>,
     combiner: Combiner,
     /// The pool's last failure to open a connection.
-    last_error: LastConnectError,
+    watch: Arc<Watch>,
     max_state_size: usize,
     /// How many group inserts ran (diagnostics).
     pub(crate) groups: AtomicU64,
@@ -114,12 +115,13 @@ impl PostgresBackend {
                 "the connect timeout must be positive",
             ));
         }
+        let client_config = config.client_config();
         let manager = Manager {
-            config: config.client_config(),
+            watch: Arc::new(Watch::new(&client_config)),
+            config: client_config,
             setup,
-            last_error: LastConnectError::default(),
             tls: config.tls.connector()?,
-            failures: AtomicU64::new(0),
+            deadline: config.call_deadline(),
         };
         let tls = manager.tls.clone();
         // The first connection now, so that a wrong password, database, host or port fails
@@ -129,18 +131,19 @@ impl PostgresBackend {
                 .open()
                 .map_err(|e| map_connect_error(e, &manager.config))?;
             if config.create_table {
-                let mut tx = first
-                    .client()
-                    .transaction()
-                    .map_err(|e| map_pg_error(e, Call::Write, config.lock_timeout))?;
-                tx.batch_execute(&sql.create)
-                    .and_then(|()| tx.commit())
-                    .map_err(|e| map_pg_error(e, Call::Write, config.lock_timeout))?;
+                // One transaction; on failure the connection is dropped, and with it the
+                // transaction.
+                for step in ["BEGIN", &sql.create, "COMMIT"] {
+                    first
+                        .client()
+                        .simple_query(step)
+                        .map_err(|e| map_pg_error(e, Call::Write, config.lock_timeout))?;
+                }
             }
             Ok::<_, Error>(())
         })?;
         let reader = blocking(|| reader::Reader::open(config, &manager))?;
-        let last_error = std::sync::Arc::clone(&manager.last_error);
+        let watch = Arc::clone(&manager.watch);
         let pool = build_pool(config, manager);
         let backend = Self {
             pool,
@@ -152,7 +155,7 @@ impl PostgresBackend {
             tls: Tls(tls),
             listener: OnceLock::new(),
             combiner: Combiner::default(),
-            last_error,
+            watch,
             max_state_size: config.max_state_size,
             groups: AtomicU64::new(0),
             events: Notifier::new(),
@@ -169,7 +172,7 @@ impl PostgresBackend {
     pub(crate) fn with<T>(
         &self,
         call: Call,
-        f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
+        f: impl FnMut(&mut Conn) -> Result<T, crate::client::DbError>,
     ) -> Result<T> {
         self.attempt(call, f).map_err(|failed| failed.error)
     }
@@ -178,9 +181,9 @@ impl PostgresBackend {
     pub(crate) fn attempt<T>(
         &self,
         call: Call,
-        f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
+        f: impl FnMut(&mut Conn) -> Result<T, crate::client::DbError>,
     ) -> Result<T, Failed> {
-        self.attempt_on(&self.pool, &self.last_error, call, f)
+        self.attempt_on(&self.pool, &self.watch, call, f)
     }
 
     /// `SHOW name` on a pooled connection.

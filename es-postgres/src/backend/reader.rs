@@ -5,15 +5,17 @@ use es_core::Result;
 
 use super::{Pool, PostgresBackend, build_pool};
 use crate::config::PostgresConfig;
-use crate::connect::{LastConnectError, map_connect_error};
+use crate::connect::map_connect_error;
 use crate::error::Call;
 use crate::pool::{Conn, Manager};
+use crate::watch::Watch;
+use std::sync::Arc;
 
 /// Connections to the read host.
 #[derive(Debug)]
 pub(super) struct Reader {
     pool: Pool,
-    last_error: LastConnectError,
+    watch: Arc<Watch>,
 }
 
 impl Reader {
@@ -24,18 +26,18 @@ impl Reader {
             return Ok(None);
         };
         let manager = Manager {
+            watch: Arc::new(Watch::new(&client_config)),
+            deadline: primary.deadline,
             config: client_config,
             setup: primary.setup.clone(),
-            last_error: LastConnectError::default(),
             tls: primary.tls.clone(),
-            failures: std::sync::atomic::AtomicU64::new(0),
         };
         manager
             .open()
             .map_err(|e| map_connect_error(e, &manager.config))?;
-        let last_error = std::sync::Arc::clone(&manager.last_error);
+        let watch = Arc::clone(&manager.watch);
         let pool = build_pool(config, manager);
-        Ok(Some(Self { pool, last_error }))
+        Ok(Some(Self { pool, watch }))
     }
 }
 
@@ -43,10 +45,10 @@ impl PostgresBackend {
     /// Runs a read of the notification log on the read host's pool, or the primary's.
     pub(super) fn read_log<T>(
         &self,
-        f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
+        f: impl FnMut(&mut Conn) -> Result<T, crate::client::DbError>,
     ) -> Result<T> {
         match &self.reader {
-            Some(r) => self.attempt_on(&r.pool, &r.last_error, Call::Read, f),
+            Some(r) => self.attempt_on(&r.pool, &r.watch, Call::Read, f),
             None => self.attempt(Call::Read, f),
         }
         .map_err(|failed| failed.error)

@@ -1,0 +1,186 @@
+//! [`Client`]: the pool's connections, tokio-postgres driven by a runtime of their own (as the
+//! `postgres` crate does) with a client-side deadline on every call.
+//!
+//! The server cancels a statement that runs past `statement_timeout`, but only a server that
+//! answers can: one that freezes, or a proxy or network path that stops carrying bytes while
+//! the TCP connection stays up, would leave a call blocked without end (the kernel keeps
+//! acknowledging, so neither keepalives nor `TCP_USER_TIMEOUT` fire). Here every call gives up
+//! after the statement timeout plus [`MARGIN`]: the call fails with [`DbError::Deadline`] (a
+//! write's outcome is then unknown), and the connection is abandoned, never reused, since its
+//! answer may still come. The first expired call after a success is logged at error level with
+//! the port, and the next success after it at warn level, so an outage is two lines, not one
+//! per request.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Config, Row, SimpleQueryMessage, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::connect::ConnectError;
+use crate::probe::Silent;
+use crate::watch::Watch;
+
+/// How much longer than the server's `statement_timeout` a call waits before giving up: the
+/// server's own cancel (a clear "canceling statement" error, and nothing committed) comes
+/// first whenever the server answers.
+pub(crate) const MARGIN: Duration = Duration::from_secs(1);
+
+/// A call's failure: the driver's error, or no answer within the deadline.
+#[derive(Debug)]
+pub(crate) enum DbError {
+    /// The driver's error (the server's, or the connection's).
+    Driver(tokio_postgres::Error),
+    /// No answer within this long; the connection is abandoned.
+    Deadline(Duration),
+}
+
+impl DbError {
+    /// The SQLSTATE, when the server answered with an error.
+    pub(crate) fn code(&self) -> Option<&tokio_postgres::error::SqlState> {
+        match self {
+            Self::Driver(e) => e.code(),
+            Self::Deadline(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Driver(e) => e.fmt(f),
+            Self::Deadline(waited) => write!(
+                f,
+                "the server did not answer within {waited:?} (POSTGRES_STATEMENT_TIMEOUT plus \
+                 {MARGIN:?}); the connection was abandoned"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Driver(e) => Some(e),
+            Self::Deadline(_) => None,
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::Driver(e)
+    }
+}
+
+/// A connection: the driver's client, and what runs its calls.
+pub(crate) struct Client {
+    client: tokio_postgres::Client,
+    calls: Calls,
+}
+
+/// The runtime that drives a connection, and the deadline of its calls.
+struct Calls {
+    runtime: Runtime,
+    /// No call waits longer than this (`None`: without limit).
+    deadline: Option<Duration>,
+    /// A call expired: the connection may still carry its answer, so it is never used again.
+    abandoned: bool,
+    watch: Arc<Watch>,
+}
+
+impl Calls {
+    /// Blocks on `call` until it answers or the deadline passes.
+    fn run<T>(
+        &mut self,
+        call: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, DbError> {
+        let Some(deadline) = self.deadline else {
+            return Ok(self.runtime.block_on(call)?);
+        };
+        match self
+            .runtime
+            .block_on(async { tokio::time::timeout(deadline, call).await })
+        {
+            Ok(answer) => {
+                self.watch.answered();
+                Ok(answer?)
+            }
+            Err(_) => {
+                self.abandoned = true;
+                self.watch.expired(deadline);
+                Err(DbError::Deadline(deadline))
+            }
+        }
+    }
+}
+
+impl Client {
+    /// Opens a connection, waiting at most the connect timeout for the whole handshake (TCP,
+    /// TLS, authentication). Its calls wait at most `deadline`.
+    pub(crate) fn connect(
+        config: &Config,
+        tls: MakeRustlsConnect,
+        deadline: Option<Duration>,
+        watch: Arc<Watch>,
+    ) -> Result<Self, ConnectError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ConnectError::Runtime)?;
+        let limit = config.get_connect_timeout().copied();
+        let (client, connection) = runtime.block_on(async {
+            match limit {
+                Some(limit) => tokio::time::timeout(limit, config.connect(tls))
+                    .await
+                    .map_err(|_| ConnectError::Silent(Silent { waited: limit }))?,
+                None => config.connect(tls).await,
+            }
+            .map_err(ConnectError::Driver)
+        })?;
+        // Driven while a call blocks on the runtime; ends when the socket closes.
+        runtime.spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(Self {
+            client,
+            calls: Calls {
+                runtime,
+                deadline,
+                abandoned: false,
+                watch,
+            },
+        })
+    }
+
+    /// Prepares `sql` with the given parameter types.
+    pub(crate) fn prepare_typed(
+        &mut self,
+        sql: &str,
+        types: &[Type],
+    ) -> Result<Statement, DbError> {
+        self.calls.run(self.client.prepare_typed(sql, types))
+    }
+
+    /// Runs a prepared statement.
+    pub(crate) fn query(
+        &mut self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, DbError> {
+        self.calls.run(self.client.query(statement, params))
+    }
+
+    /// Runs `sql` in the simple protocol (no parameters; several statements allowed).
+    pub(crate) fn simple_query(&mut self, sql: &str) -> Result<Vec<SimpleQueryMessage>, DbError> {
+        self.calls.run(self.client.simple_query(sql))
+    }
+
+    /// True when the connection is closed, or was abandoned after a call expired.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.calls.abandoned || self.client.is_closed()
+    }
+}
