@@ -96,6 +96,15 @@ fn inspect(store: &[(String, String)], key: &str) {
         out.contains("9 notifications of 3 aggregates verified, 0 problems"),
         "{out}"
     );
+    let (code, out, err) = run(&good, &["verify", "DogSchool", "--topics", "Cat,Dog"]);
+    assert_eq!(code, 0, "every topic is under Dog: {out}{err}");
+    let (code, out, _) = run(&good, &["verify", "DogSchool", "--topics", "Do,Cat"]);
+    assert!(
+        code == 1
+            && out.contains("9 problems")
+            && out.contains("topic Dog.Registered is under none of the prefixes Do,Cat"),
+        "{out}"
+    );
     let (code, out, _) = run(
         &with_key(&AesCipher::create_key(32)),
         &["verify", "DogSchool"],

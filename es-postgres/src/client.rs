@@ -76,6 +76,15 @@ impl From<tokio_postgres::Error> for DbError {
     }
 }
 
+impl From<DbError> for ConnectError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Driver(e) => Self::Driver(e),
+            DbError::Deadline(waited) => Self::Silent(Silent { waited }),
+        }
+    }
+}
+
 /// A connection: the driver's client, and what runs its calls.
 pub(crate) struct Client {
     client: tokio_postgres::Client,

@@ -3,7 +3,6 @@
 
 use es_core::{ConnectProblem, Error};
 
-use crate::client::DbError;
 use crate::probe::Silent;
 
 /// Why a connection could not be opened.
@@ -43,15 +42,6 @@ impl std::error::Error for ConnectError {}
 impl From<postgres::Error> for ConnectError {
     fn from(e: postgres::Error) -> Self {
         Self::Driver(e)
-    }
-}
-
-impl From<DbError> for ConnectError {
-    fn from(e: DbError) -> Self {
-        match e {
-            DbError::Driver(e) => Self::Driver(e),
-            DbError::Deadline(waited) => Self::Silent(Silent { waited }),
-        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod batching;
 pub mod concurrent;
 pub mod failures;
 mod fixture;
+pub mod follows;
 pub mod leased;
 pub mod leases;
 pub mod model;

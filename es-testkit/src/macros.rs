@@ -257,6 +257,7 @@ macro_rules! system_tests {
                 a_parked_notification_is_retried_or_dropped_once => $crate::parking::a_parked_notification_is_retried_or_dropped_once,
                 permanent_errors_are_parked_when_configured => $crate::parking::permanent_errors_are_parked_when_configured,
                 an_unknown_topic_under_a_followed_prefix_stops_the_edge => $crate::failures::an_unknown_topic_under_a_followed_prefix_stops_the_edge,
+                a_declared_follower_sees_only_its_topics => $crate::follows::a_declared_follower_sees_only_its_topics,
                 leased_instances_share_edges_and_take_over => $crate::leased::leased_instances_share_edges_and_take_over,
             );
         }

@@ -71,6 +71,7 @@ mod probe;
 mod root;
 mod tagged;
 mod timestamp;
+mod topics;
 
 use std::fmt::Debug;
 
@@ -81,6 +82,8 @@ use uuid::Uuid;
 pub use event::{Event, Fields, Upcast};
 pub use root::{IntoEvents, Root};
 pub use timestamp::Timestamp;
+pub(crate) use topics::unknown_topic;
+pub use topics::{TopicCheck, Topics};
 
 /// An event-sourced aggregate's state: the fold of its events through
 /// [`apply`](Self::apply), held in a [`Root`]. `Default` is the state before the first event;

@@ -24,9 +24,17 @@ pub fn process_notification<F: super::ProcessApplication>(
     leader_mapper: &crate::mapper::Mapper,
     notification: &crate::Notification,
 ) -> Result<()> {
+    let follows = F::follows();
     process_with(
         follower.application(),
-        &|received, processing| Some(follower.policy(received, processing)),
+        &|received, processing| {
+            Some(super::follow_policy(
+                follower,
+                follows.as_ref(),
+                received,
+                processing,
+            ))
+        },
         leader,
         leader_mapper,
         notification,
@@ -72,9 +80,17 @@ pub fn process_notifications<F: super::ProcessApplication>(
     leader_mapper: &crate::mapper::Mapper,
     notifications: &[crate::Notification],
 ) -> Result<()> {
+    let follows = F::follows();
     batch_with(
         follower.application(),
-        &|received, processing| Some(follower.policy(received, processing)),
+        &|received, processing| {
+            Some(super::follow_policy(
+                follower,
+                follows.as_ref(),
+                received,
+                processing,
+            ))
+        },
         leader,
         leader_mapper,
         notifications,

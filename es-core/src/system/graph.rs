@@ -43,7 +43,12 @@ impl Node {
             name: T::NAME,
             type_id: TypeId::of::<T>(),
             is_process: true,
-            build: |a| Ok(Arc::new(Process(Arc::new(T::from_application(a)?)))),
+            build: |a| {
+                Ok(Arc::new(Process(
+                    Arc::new(T::from_application(a)?),
+                    T::follows(),
+                )))
+            },
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use crate::domain::Topics;
 use crate::sync::lock;
 use crate::{Error, NotificationId, Result, StopHandle};
 
@@ -62,6 +63,10 @@ pub struct EdgeHealth {
     /// Notifications of this leader the follower has parked and not yet retried or dropped
     /// (see [`parked`](super::parked)).
     pub parked: u64,
+    /// The prefixes of the event types the follower declared it follows
+    /// ([`ProcessApplication::follows`](super::ProcessApplication::follows)): notifications of
+    /// other topics are moved past without its policy. `None`: it processes every notification.
+    pub follows: Option<Vec<&'static str>>,
 }
 
 /// How an edge's last attempt ended, as the runners record it.
@@ -308,6 +313,7 @@ impl Edges {
                 state,
                 tracking_conflicts: conflicts,
                 parked,
+                follows: apps.apps[f].follows().map(Topics::prefixes),
             });
         }
         out

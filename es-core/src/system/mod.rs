@@ -20,7 +20,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use crate::application::{Application, Pending};
-use crate::domain::{Aggregate, Event, Root};
+use crate::domain::{Aggregate, Event, Root, TopicCheck, Topics, unknown_topic};
 use crate::mapper::Mapper;
 use crate::{Env, Notification, Result, Tracking};
 
@@ -56,6 +56,24 @@ pub trait App: Send + Sync + Sized + 'static {
 /// A follower: processes upstream events with a policy and records what it produces with the
 /// upstream position, atomically.
 pub trait ProcessApplication: App {
+    /// The upstream event types this follower processes, or `None` (the default) for every
+    /// notification. When declared, a runner calls the policy only on notifications whose
+    /// topic is under a declared type's [prefix](Event::PREFIX): it moves past the others
+    /// (tracking advances, nothing is recorded), and it fails the edge at a topic under a
+    /// declared prefix that the type does not know (a renamed variant without an alias), naming
+    /// the topic, the leader and the notification, instead of moving past it. Runners show the
+    /// prefixes in [`EdgeHealth::follows`]. Notifications are filtered after they are read: a
+    /// store's topic filter is exact, and would hide the renamed topics this check exists for.
+    ///
+    /// ```ignore
+    /// fn follows() -> Option<Topics> {
+    ///     Some(Topics::new().event::<DogEvent>())
+    /// }
+    /// ```
+    fn follows() -> Option<Topics> {
+        None
+    }
+
     /// Processes one upstream event: decode it with [`Received::decode`], change aggregates,
     /// and [`collect`](Processing::collect) them. Ignoring an event is fine: tracking still
     /// advances.
@@ -98,25 +116,10 @@ impl Received<'_> {
     pub fn decode<E: Event>(&self) -> Result<Option<E>> {
         let n = self.notification;
         if !E::handles(&n.topic) {
-            let owned = n
-                .topic
-                .strip_prefix(E::PREFIX)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'));
-            if !owned {
+            if !Topics::owns(E::PREFIX, &n.topic) {
                 return Ok(None);
             }
-            return Err(crate::Error::Decode {
-                topic: n.topic.clone(),
-                originator_id: n.originator_id,
-                originator_version: n.originator_version,
-                source: format!(
-                    "the topic is under the prefix {:?} of {} but is none of its topics or \
-                     aliases (a renamed event needs an alias: Event::ALIASES)",
-                    E::PREFIX,
-                    std::any::type_name::<E>()
-                )
-                .into(),
-            });
+            return Err(unknown_topic(n, std::any::type_name::<E>()));
         }
         let envelope = self.mapper.to_envelope::<E>(
             n.originator_id,
@@ -168,10 +171,32 @@ pub(crate) trait NodeApp: Send + Sync {
     fn as_any(&self) -> &dyn Any;
     /// Runs the policy; `None` for an application that does not follow.
     fn process(&self, received: &Received<'_>, processing: &mut Processing) -> Option<Result<()>>;
+    /// What a follower declared it follows ([`ProcessApplication::follows`]).
+    fn follows(&self) -> Option<&Topics> {
+        None
+    }
 }
 
 struct Plain<T>(Arc<T>);
-struct Process<T>(Arc<T>);
+/// A process application and what it declared it follows.
+struct Process<T>(Arc<T>, Option<Topics>);
+
+/// Runs `follower`'s policy on `received` if `follows` (what it declared) lets it: a foreign
+/// topic is processed as nothing, a topic unknown under a declared prefix is an error.
+pub(crate) fn follow_policy<T: ProcessApplication>(
+    follower: &T,
+    follows: Option<&Topics>,
+    received: &Received<'_>,
+    processing: &mut Processing,
+) -> Result<()> {
+    match follows
+        .map(|f| f.check(received.notification))
+        .transpose()?
+    {
+        Some(TopicCheck::Foreign) => Ok(()),
+        Some(TopicCheck::Known) | None => follower.policy(received, processing),
+    }
+}
 
 impl<T: App> NodeApp for Plain<T> {
     fn application(&self) -> &Application {
@@ -193,7 +218,16 @@ impl<T: ProcessApplication> NodeApp for Process<T> {
         self
     }
     fn process(&self, received: &Received<'_>, processing: &mut Processing) -> Option<Result<()>> {
-        Some(self.0.policy(received, processing))
+        Some(follow_policy(
+            &*self.0,
+            self.1.as_ref(),
+            received,
+            processing,
+        ))
+    }
+
+    fn follows(&self) -> Option<&Topics> {
+        self.1.as_ref()
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use es_core::{Env, ProcessRecorder, Recorders};
 use es_popo::{PopoAggregateRecorder, PopoProcessRecorder};
 use es_testkit::apps::Open;
-use es_testkit::{apps, batching, failures, leased, parking, systems};
+use es_testkit::{apps, batching, failures, follows, leased, parking, systems};
 
 use super::caught;
 use super::flaws::{Broken, Flaw};
@@ -93,7 +93,7 @@ fn broken_recorders_fail_the_application_suite() {
 
 #[test]
 fn broken_recorders_fail_the_system_suite() {
-    let cases: [(&str, Flaw, Suite); 10] = [
+    let cases: [(&str, Flaw, Suite); 11] = [
         (
             "a_panicking_policy_fails_its_edge",
             Flaw::ForgetsTracking,
@@ -113,6 +113,11 @@ fn broken_recorders_fail_the_system_suite() {
             "an_unknown_topic_under_a_followed_prefix_stops_the_edge",
             Flaw::ForgetsTracking,
             failures::an_unknown_topic_under_a_followed_prefix_stops_the_edge,
+        ),
+        (
+            "a_declared_follower_sees_only_its_topics",
+            Flaw::ForgetsTracking,
+            follows::a_declared_follower_sees_only_its_topics,
         ),
         (
             "leased_instances_share_edges_and_take_over",
@@ -164,6 +169,7 @@ fn the_correct_storage_passes_the_application_and_system_suites() {
     systems::a_poison_event_is_processed_once_after_the_cure(&storage);
     failures::a_panicking_policy_fails_its_edge(&storage);
     failures::an_unknown_topic_under_a_followed_prefix_stops_the_edge(&storage);
+    follows::a_declared_follower_sees_only_its_topics(&storage);
     failures::a_snapshot_that_does_not_decode_is_replayed(&storage);
     parking::a_parked_notification_is_retried_or_dropped_once(&storage);
     parking::permanent_errors_are_parked_when_configured(&storage);

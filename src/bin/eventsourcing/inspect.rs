@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 
+use eventsourcing::domain::Topics;
 use eventsourcing::mapper::Mapper;
 use eventsourcing::persistence::{Notification, NotificationQuery, ProcessRecorder};
 use eventsourcing::{Env, Error, Result, Uuid, open_recorders};
@@ -122,7 +123,16 @@ pub(crate) fn tail(
     }
 }
 
-pub(crate) fn verify(application: &str) -> Result<bool> {
+/// True when `topic` is under one of `prefixes` (`Dog` owns `Dog` and `Dog.…`), or when no
+/// prefix is given.
+fn declared(prefixes: &[String], topic: &str) -> bool {
+    prefixes.is_empty()
+        || std::iter::once("eventsourcing.Parked")
+            .chain(prefixes.iter().map(|p| p.trim()))
+            .any(|p| Topics::owns(p, topic))
+}
+
+pub(crate) fn verify(application: &str, topics: &[String]) -> Result<bool> {
     let (recorder, mapper) = open(application)?;
     let max = recorder.max_notification_id()?.unwrap_or(0);
     let bar = indicatif::ProgressBar::new(max);
@@ -151,6 +161,14 @@ pub(crate) fn verify(application: &str) -> Result<bool> {
                 ));
             }
             position = Some(n.id);
+            if !declared(topics, &n.topic) {
+                problems.push(format!(
+                    "notification {}: topic {} is under none of the prefixes {}",
+                    n.id,
+                    n.topic,
+                    topics.join(",")
+                ));
+            }
             let previous = versions.insert(n.originator_id, n.originator_version);
             let expected = previous.map_or(1, |v| v + 1);
             if n.originator_version != expected {

@@ -58,10 +58,16 @@ enum Command {
         decode: bool,
     },
     /// Checks the application's log: ids strictly increasing, versions contiguous from 1 per
-    /// aggregate, every state decodes with the configured key to JSON. Exits 1 on any problem.
+    /// aggregate, every state decodes with the configured key to JSON, and, with `--topics`,
+    /// every topic is under one of the given prefixes (`Dog` owns `Dog` and `Dog.…`). Exits 1
+    /// on any problem.
     Verify {
         /// The application.
         application: String,
+        /// The prefixes of the event types the application records, comma-separated (for
+        /// example `Dog,Counter`); parked notifications (`eventsourcing.Parked`) always pass.
+        #[arg(long, value_delimiter = ',')]
+        topics: Vec<String>,
     },
     /// Parks the notification of LEADER that FOLLOWER is stopped on (its next unprocessed
     /// one), recorded with the tracking record that moves past it: the edge goes on.
@@ -122,7 +128,10 @@ fn main() -> ExitCode {
             follow,
             decode,
         } => inspect::tail(&application, after, limit, follow, decode),
-        Command::Verify { application } => inspect::verify(&application),
+        Command::Verify {
+            application,
+            topics,
+        } => inspect::verify(&application, &topics),
         Command::Park {
             follower,
             leader,
