@@ -9,6 +9,7 @@ pub mod concurrent;
 pub mod failures;
 mod fixture;
 pub mod follows;
+pub mod lease_races;
 pub mod leased;
 pub mod leases;
 pub mod model;

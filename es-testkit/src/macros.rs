@@ -1,9 +1,10 @@
 //! The macros that expand the suites into one `#[test]` per property at the call site.
 //!
 //! Options are literal tokens after the factory: `gap_free` (the backend's notification ids
-//! never skip: also check that) and `no_subscribe` (the backend's `subscribe` returns
-//! `NotSupported`: skip exactly the subscription properties, saying so). Any other token is a
-//! compile error, so an option cannot be misspelt into silence.
+//! never skip: also check that), `no_subscribe` (the backend's `subscribe` returns
+//! `NotSupported`: skip exactly the subscription properties, saying so) and `no_leases` (its
+//! lease methods return `NotSupported`: skip exactly the lease properties, saying so). Any
+//! other token is a compile error, so an option cannot be misspelt into silence.
 
 /// Checks one option token: a compile error for anything but the known options.
 #[doc(hidden)]
@@ -11,6 +12,7 @@
 macro_rules! __option {
     (gap_free) => {};
     (no_subscribe) => {};
+    (no_leases) => {};
 }
 
 /// `$($body)*` when `$want` is among the options.
@@ -19,6 +21,7 @@ macro_rules! __option {
 macro_rules! __with_option {
     (gap_free [gap_free $($rest:ident)*] $($body:tt)*) => { $($body)* };
     (no_subscribe [no_subscribe $($rest:ident)*] $($body:tt)*) => { $($body)* };
+    (no_leases [no_leases $($rest:ident)*] $($body:tt)*) => { $($body)* };
     ($want:ident [$other:ident $($rest:ident)*] $($body:tt)*) => {
         $crate::__with_option!($want [$($rest)*] $($body)*);
     };
@@ -31,6 +34,7 @@ macro_rules! __with_option {
 macro_rules! __without_option {
     (gap_free [gap_free $($rest:ident)*] $($body:tt)*) => {};
     (no_subscribe [no_subscribe $($rest:ident)*] $($body:tt)*) => {};
+    (no_leases [no_leases $($rest:ident)*] $($body:tt)*) => {};
     ($want:ident [$other:ident $($rest:ident)*] $($body:tt)*) => {
         $crate::__without_option!($want [$($rest)*] $($body)*);
     };
@@ -53,18 +57,19 @@ macro_rules! __conformance_tests {
     )*};
 }
 
-/// Like [`__conformance_tests!`], for subscription properties: with `no_subscribe` among the
-/// options each is an ignored test whose reason says so.
+/// Like [`__conformance_tests!`], for the properties of an optional capability: with its
+/// option (`no_subscribe`, `no_leases`) among the options each is an ignored test whose reason
+/// says so.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __subscription_tests {
-    ($opts:tt $cond:expr, $make:expr; $($name:ident => $path:path),* $(,)?) => {$(
-        $crate::__with_option!(no_subscribe $opts
+macro_rules! __capability_tests {
+    ($without:ident $reason:literal $opts:tt $cond:expr, $make:expr; $($name:ident => $path:path),* $(,)?) => {$(
+        $crate::__with_option!($without $opts
             #[test]
-            #[ignore = "skipped: the backend has no subscriptions (no_subscribe)"]
+            #[ignore = $reason]
             fn $name() {}
         );
-        $crate::__without_option!(no_subscribe $opts
+        $crate::__without_option!($without $opts
             #[test]
             fn $name() {
                 if !($cond) {
@@ -124,7 +129,8 @@ macro_rules! application_recorder_tests {
                 non_interleaving_batches => $crate::concurrent::non_interleaving_batches,
                 polling_readers_never_go_back => $crate::ordering::polling_readers_never_go_back,
             );
-            $crate::__subscription_tests!([$($opt)*] $crate::__condition!($($cond)?), $make;
+            $crate::__capability_tests!(no_subscribe "skipped: the backend has no subscriptions (no_subscribe)"
+                [$($opt)*] $crate::__condition!($($cond)?), $make;
                 subscribe_catches_up_then_follows => $crate::application::subscribe_catches_up_then_follows,
                 subscription_wakes_on_insert_and_stop => $crate::application::subscription_wakes_on_insert_and_stop,
                 tailing_readers_never_go_back => $crate::concurrent::tailing_readers_never_go_back,
@@ -157,7 +163,8 @@ macro_rules! tracking_recorder_tests {
 }
 
 /// One `#[test]` per [`ProcessRecorder`](es_core::ProcessRecorder) property, in a module
-/// `process_recorder`. Option: `gap_free`; a trailing `; if COND` skips when `COND` is false.
+/// `process_recorder`. Options: `gap_free`, `no_leases`; a trailing `; if COND` skips when
+/// `COND` is false.
 #[macro_export]
 macro_rules! process_recorder_tests {
     ($make:expr $(, $opt:ident)* $(; if $cond:expr)?) => {
@@ -172,9 +179,15 @@ macro_rules! process_recorder_tests {
                 batch_tracking_covers_its_first_notification => $crate::process::batch_tracking_covers_its_first_notification,
                 model_based => $crate::process::model_based,
                 competing_followers_process_once => $crate::concurrent::competing_followers_process_once,
+            );
+            $crate::__capability_tests!(no_leases "skipped: the backend has no leases (no_leases)"
+                [$($opt)*] $crate::__condition!($($cond)?), $make;
                 lease_one_holder_renews_and_releases => $crate::leases::one_holder_renews_and_releases,
                 lease_expired_is_free_for_another => $crate::leases::an_expired_lease_is_free_for_another,
                 lease_racing_acquirers_one_winner => $crate::leases::racing_acquirers_one_winner,
+                lease_release_never_frees_a_lease_passed_on => $crate::lease_races::a_release_never_frees_a_lease_passed_on,
+                lease_racing_acquirers_of_an_expired_lease_one_winner => $crate::lease_races::racing_acquirers_of_an_expired_lease_one_winner,
+                lease_names_and_holders_of_every_shape => $crate::lease_races::names_and_holders_of_every_shape,
             );
             $crate::__with_option!(gap_free [$($opt)*]
                 $crate::__conformance_tests!($crate::__condition!($($cond)?), $make;
@@ -187,7 +200,7 @@ macro_rules! process_recorder_tests {
 
 /// Every suite, for a factory of [`ProcessRecorder`](es_core::ProcessRecorder)s (which are
 /// aggregate, application and tracking recorders too). Options after the factory: `gap_free`
-/// (ids never skip) and `no_subscribe` (no subscriptions); a trailing `; if COND` skips every
+/// (ids never skip), `no_subscribe` (no subscriptions) and `no_leases` (no leases); a trailing `; if COND` skips every
 /// test when `COND` is false, for example
 /// `; if es_testkit::env_or_skip("POSTGRES_DBNAME").is_some()`.
 ///

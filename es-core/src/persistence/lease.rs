@@ -29,7 +29,10 @@ pub struct Lease {
 /// * `acquire_lease` by the holder renews it: it then expires `ttl` after this call.
 /// * A lease not renewed within its `ttl` is free for any holder.
 /// * `release_lease` by the holder frees it at once; by another holder it changes nothing.
-/// * `leases(prefix)` lists the unexpired leases whose names begin with `prefix`, by name.
+/// * `leases(prefix)` lists the unexpired leases whose names begin with `prefix` (a string,
+///   never a pattern), in byte order of their names, as Rust orders strings (PostgreSQL sorts
+///   with `COLLATE "C"`, not the database's collation).
+/// * Holders and names are compared whole: `h1` is not `h10`.
 ///
 /// A lease is not a fence: a holder paused past its `ttl` may wake and act before it learns it
 /// lost the lease. What it writes must be fenced by the store itself, as tracking records
@@ -52,7 +55,7 @@ pub trait LeaseRecorder: Send + Sync + Debug {
     /// As [`acquire_lease`](Self::acquire_lease).
     fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
 
-    /// The unexpired leases whose names begin with `prefix`, by name.
+    /// The unexpired leases whose names begin with `prefix`, in byte order of their names.
     ///
     /// # Errors
     ///

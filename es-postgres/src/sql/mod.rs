@@ -256,7 +256,7 @@ impl TrackingSql {
             leases: format!(
                 "SELECT lease_name, holder FROM {l} \
                  WHERE starts_with(lease_name, $1) AND expires_at > clock_timestamp() \
-                 ORDER BY lease_name"
+                 ORDER BY lease_name COLLATE \"C\""
             ),
             upsert: format!(
                 "INSERT INTO {t} AS t (application_name, notification_id) VALUES ($1, $2) \

@@ -6,9 +6,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use es_core::{
-    AggregateRecorder, ApplicationRecorder, Error, EventQuery, Lease, LeaseRecorder, Notification,
-    NotificationId, NotificationQuery, ProcessRecorder, Result, StopHandle, StoredEvent,
-    Subscription, Tracking, TrackingRecorder, Uuid,
+    AggregateRecorder, ApplicationRecorder, Error, EventQuery, Notification, NotificationId,
+    NotificationQuery, ProcessRecorder, Result, StopHandle, StoredEvent, Subscription, Tracking,
+    TrackingRecorder, Uuid,
 };
 use es_popo::PopoProcessRecorder;
 
@@ -56,6 +56,18 @@ pub(crate) enum Flaw {
     AnyoneReleases,
     /// `max_notification_id` is a cached value, read afresh only every eighth call.
     StaleMax,
+    /// A release checks the holder, then (a round trip later) deletes the lease by name,
+    /// whoever holds it by then.
+    ReleaseCheckThenAct,
+    /// An acquire checks that the lease is free, then (a round trip later) takes it, whoever
+    /// took it in between.
+    AcquireCheckThenAct,
+    /// Listings come in reverse name order.
+    UnstableListing,
+    /// A holder's name matches any holder whose name starts with it (`h1` releases `h10`'s).
+    PrefixHolder,
+    /// A listing's prefix is a LIKE pattern (`_` any character, `%` anything).
+    PatternPrefix,
 }
 
 /// The topic of [`Flaw::Gappy`]'s hidden events.
@@ -64,8 +76,11 @@ const HIDDEN: &str = "Broken.Hidden";
 /// The in-memory recorder with one flaw.
 #[derive(Debug)]
 pub(crate) struct Broken {
-    inner: PopoProcessRecorder,
-    flaw: Flaw,
+    pub(super) inner: PopoProcessRecorder,
+    pub(super) flaw: Flaw,
+    /// [`Flaw::ReleaseCheckThenAct`]: the last holder granted each lease, as the broken release
+    /// remembers it (expired or not).
+    pub(super) granted: Mutex<BTreeMap<String, String>>,
     lax: Mutex<BTreeMap<String, u64>>,
     /// [`Flaw::StaleMax`]: calls so far and the cached position.
     stale_max: Mutex<(u64, Option<NotificationId>)>,
@@ -76,6 +91,7 @@ impl Broken {
         Self {
             inner: PopoProcessRecorder::new(),
             flaw,
+            granted: Mutex::new(BTreeMap::new()),
             lax: Mutex::new(BTreeMap::new()),
             stale_max: Mutex::new((0, None)),
         }
@@ -222,42 +238,6 @@ impl TrackingRecorder for Broken {
                 .inner
                 .wait(application_name, notification_id, timeout, interrupt),
         }
-    }
-}
-
-impl LeaseRecorder for Broken {
-    fn acquire_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
-        match self.flaw {
-            Flaw::SharedLease => self.inner.acquire_lease(name, holder, ttl).map(|_| true),
-            // Granted or not, the lease stays the first holder's for a year.
-            Flaw::ImmortalLease => {
-                let free = self.inner.leases(name)?.iter().all(|l| l.name != name);
-                let ttl = if free {
-                    Duration::from_secs(31_536_000)
-                } else {
-                    ttl
-                };
-                self.inner.acquire_lease(name, holder, ttl)
-            }
-            _ => self.inner.acquire_lease(name, holder, ttl),
-        }
-    }
-    fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
-        match self.flaw {
-            Flaw::AnyoneReleases => match self
-                .inner
-                .leases(name)?
-                .into_iter()
-                .find(|l| l.name == name)
-            {
-                Some(l) => self.inner.release_lease(name, &l.holder),
-                None => Ok(()),
-            },
-            _ => self.inner.release_lease(name, holder),
-        }
-    }
-    fn leases(&self, prefix: &str) -> Result<Vec<Lease>> {
-        self.inner.leases(prefix)
     }
 }
 

@@ -4,6 +4,7 @@
 //! nowhere: the properties must catch them by load alone.
 
 mod flaws;
+mod lease_flaws;
 mod leases;
 mod stores;
 mod suites;
