@@ -12,6 +12,7 @@ pub mod follows;
 pub mod lease_races;
 pub mod leased;
 pub mod leases;
+pub mod limits;
 pub mod model;
 pub mod ordering;
 pub mod parking;
@@ -26,7 +27,7 @@ pub mod tracking;
 mod macros;
 
 pub use fixture::Guarded;
-pub use run::{DEFAULT_CASES, config, regressions_file};
+pub use run::{DEFAULT_CASES, bounded, config, property_deadline, regressions_file};
 
 /// Returns the value of `var`. If `var` is unset, returns `None` (the caller skips the test and
 /// says why), but panics when `CI` is set, so that a misconfigured pipeline cannot pass by
@@ -47,7 +48,7 @@ pub fn env_or_skip(var: &str) -> Option<String> {
 /// `gap_free` adds the properties of backends whose notification ids never skip. Panics on
 /// the first violation, with the property's message.
 pub fn check_process_recorder<R: es_core::ProcessRecorder>(make: &dyn Fn() -> R, gap_free: bool) {
-    let properties: [fn(&dyn Fn() -> R); 22] = [
+    let properties: [fn(&dyn Fn() -> R); 24] = [
         aggregate::insert_and_select,
         aggregate::events_round_trip,
         aggregate::model_based,
@@ -60,6 +61,8 @@ pub fn check_process_recorder<R: es_core::ProcessRecorder>(make: &dyn Fn() -> R,
         concurrent::non_interleaving_batches,
         concurrent::tailing_readers_never_go_back,
         ordering::polling_readers_never_go_back,
+        limits::a_selection_is_capped,
+        limits::an_oversized_state_is_refused,
         subscriptions::subscriptions_under_concurrent_writes,
         tracking::insert_tracking,
         tracking::wait,

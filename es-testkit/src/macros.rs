@@ -41,8 +41,9 @@ macro_rules! __without_option {
     ($want:ident [] $($body:tt)*) => { $($body)* };
 }
 
-/// Expands `name => path` pairs into `#[test]` functions calling `path(&make)`, each first
-/// evaluating the condition and returning early (skipping) when it is false.
+/// Expands `name => path` pairs into `#[test]` functions calling `path(&make)` on a thread
+/// bounded by [`property_deadline`](crate::property_deadline), each first evaluating the
+/// condition and returning early (skipping) when it is false.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_tests {
@@ -52,7 +53,7 @@ macro_rules! __conformance_tests {
             if !($cond) {
                 return;
             }
-            $path(&$make)
+            $crate::bounded(stringify!($name), || $path(&$make));
         }
     )*};
 }
@@ -75,7 +76,7 @@ macro_rules! __capability_tests {
                 if !($cond) {
                     return;
                 }
-                $path(&$make)
+                $crate::bounded(stringify!($name), || $path(&$make));
             }
         );
     )*};
@@ -128,6 +129,8 @@ macro_rules! application_recorder_tests {
                 model_based => $crate::application::model_based,
                 non_interleaving_batches => $crate::concurrent::non_interleaving_batches,
                 polling_readers_never_go_back => $crate::ordering::polling_readers_never_go_back,
+                a_selection_is_capped => $crate::limits::a_selection_is_capped,
+                an_oversized_state_is_refused => $crate::limits::an_oversized_state_is_refused,
             );
             $crate::__capability_tests!(no_subscribe "skipped: the backend has no subscriptions (no_subscribe)"
                 [$($opt)*] $crate::__condition!($($cond)?), $make;

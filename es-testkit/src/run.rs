@@ -1,6 +1,8 @@
 //! The proptest runner, configured the kit's way.
 
 use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
 
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestError, TestRunner};
 
@@ -58,5 +60,43 @@ where
         Ok(()) => {}
         Err(TestError::Fail(why, ops)) => panic!("{why}\nminimal failing operations: {ops:#?}"),
         Err(e) => panic!("{e}"),
+    }
+}
+
+/// How long one property may run in all: 30 times [`deadline`](crate::support::deadline)
+/// (5 minutes by default; `ES_TESTKIT_DEADLINE` scales it).
+pub fn property_deadline() -> Duration {
+    crate::support::deadline() * 30
+}
+
+/// Runs the property `name` on a thread of its own and fails the test if it is still running
+/// after [`property_deadline`] (a wait inside the library under test that never ends, a retry
+/// loop), naming it, instead of hanging the whole run and losing the other tests' reports. The
+/// property's own panic is the test's. The suites' macros call this for every property.
+#[doc(hidden)]
+pub fn bounded(name: &str, property: impl FnOnce() + Send + 'static) {
+    let (done, finished) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            property();
+            let _ = done.send(());
+        });
+    let handle = match spawned {
+        Ok(handle) => handle,
+        Err(e) => panic!("{name}: cannot start its thread: {e}"),
+    };
+    let limit = property_deadline();
+    match finished.recv_timeout(limit) {
+        Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = handle.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(RecvTimeoutError::Timeout) => panic!(
+            "{name} still runs after {limit:?} (30 x ES_TESTKIT_DEADLINE): something it waits \
+             for never happens (a wait or a retry loop of the library under test?); its thread \
+             is left running"
+        ),
     }
 }

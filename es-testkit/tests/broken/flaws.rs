@@ -62,6 +62,10 @@ pub(crate) enum Flaw {
     /// An acquire checks that the lease is free, then (a round trip later) takes it, whoever
     /// took it in between.
     AcquireCheckThenAct,
+    /// A selection asked for more than `MAX_NOTIFICATION_LIMIT` returns one more.
+    Uncapped,
+    /// A state over `MAX_STATE_SIZE` is stored cut to the maximum instead of refused.
+    NoSizeCheck,
     /// Listings come in reverse name order.
     UnstableListing,
     /// A holder's name matches any holder whose name starts with it (`h1` releases `h10`'s).
@@ -113,6 +117,13 @@ impl AggregateRecorder for Broken {
                 other => other,
             }),
             Flaw::PhantomId if events.is_empty() => Ok(vec![1]),
+            Flaw::NoSizeCheck => {
+                let mut cut = events.to_vec();
+                for e in &mut cut {
+                    e.state.truncate(es_core::backend::DEFAULT_MAX_STATE_SIZE);
+                }
+                self.inner.insert_events(&cut)
+            }
             Flaw::Gappy if !events.is_empty() => {
                 let hidden = StoredEvent::new(Uuid::new_v4(), 1, HIDDEN, Vec::new());
                 self.inner.insert_events(&[hidden])?;
@@ -155,6 +166,15 @@ impl ApplicationRecorder for Broken {
                 n.state.pop();
             }),
             Flaw::Gappy => page.retain(|n| n.topic != HIDDEN),
+            Flaw::Uncapped if query.limit > es_core::MAX_NOTIFICATION_LIMIT => {
+                if let Some(last) = page.last().map(|n| n.id) {
+                    let mut more = query.clone();
+                    more.start = Some(last);
+                    more.inclusive_of_start = false;
+                    more.limit = 1;
+                    page.extend(self.inner.select_notifications(&more)?);
+                }
+            }
             _ => {}
         }
         Ok(page)

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use es_popo::PopoProcessRecorder;
 use es_testkit::{
-    aggregate, application, concurrent, ordering, process, subscriptions, support, tracking,
+    aggregate, application, concurrent, limits, ordering, process, subscriptions, support, tracking,
 };
 
 use flaws::{Broken, Flaw};
@@ -181,6 +181,19 @@ fn a_position_behind_what_readers_saw_is_caught() {
     caught("ordering::polling_readers_never_go_back / StaleMax", || {
         ordering::polling_readers_never_go_back(&broken(Flaw::StaleMax));
     });
+}
+
+#[test]
+fn uncapped_selections_and_unchecked_state_sizes_are_caught() {
+    caught("limits::a_selection_is_capped / Uncapped", || {
+        limits::a_selection_is_capped(&broken(Flaw::Uncapped));
+    });
+    caught(
+        "limits::an_oversized_state_is_refused / NoSizeCheck",
+        || {
+            limits::an_oversized_state_is_refused(&broken(Flaw::NoSizeCheck));
+        },
+    );
 }
 
 #[test]
