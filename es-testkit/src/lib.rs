@@ -25,6 +25,7 @@ pub mod systems;
 pub mod tracking;
 
 mod macros;
+mod table;
 
 pub use fixture::Guarded;
 pub use run::{DEFAULT_CASES, bounded, config, property_deadline, regressions_file};
@@ -43,42 +44,59 @@ pub fn env_or_skip(var: &str) -> Option<String> {
     }
 }
 
-/// Runs every property of every suite, one after another, on recorders made by `make`: what
-/// [`all_recorder_tests!`] checks, as one call (for a doctest, an example or a custom harness).
-/// `gap_free` adds the properties of backends whose notification ids never skip. Panics on
-/// the first violation, with the property's message.
-pub fn check_process_recorder<R: es_core::ProcessRecorder>(make: &dyn Fn() -> R, gap_free: bool) {
-    let properties: [fn(&dyn Fn() -> R); 24] = [
-        aggregate::insert_and_select,
-        aggregate::events_round_trip,
-        aggregate::model_based,
-        concurrent::racing_writers_one_winner,
-        application::insert_select,
-        application::empty_insert_returns_no_ids,
-        application::model_based,
-        application::subscribe_catches_up_then_follows,
-        application::subscription_wakes_on_insert_and_stop,
-        concurrent::non_interleaving_batches,
-        concurrent::tailing_readers_never_go_back,
-        ordering::polling_readers_never_go_back,
-        limits::a_selection_is_capped,
-        limits::an_oversized_state_is_refused,
-        subscriptions::subscriptions_under_concurrent_writes,
-        tracking::insert_tracking,
-        tracking::wait,
-        tracking::model_based,
-        process::insert_select,
-        process::has_tracking_id,
-        process::raises_when_lower_inserted_later,
-        process::batch_tracking_covers_its_first_notification,
-        process::model_based,
-        concurrent::competing_followers_process_once,
-    ];
-    for property in properties {
-        property(make);
+/// What a backend declares to the `check_*` functions, as the macros' literal options do
+/// (`gap_free`, `no_subscribe`, `no_leases`): `Options::default().gap_free().no_leases()`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// The backend's notification ids never skip: also check that.
+    pub gap_free: bool,
+    /// `subscribe` returns `NotSupported`: skip the subscription properties.
+    pub no_subscribe: bool,
+    /// The lease methods return `NotSupported`: skip the lease properties.
+    pub no_leases: bool,
+}
+
+impl Options {
+    /// With `gap_free`.
+    #[must_use]
+    pub fn gap_free(mut self) -> Self {
+        self.gap_free = true;
+        self
     }
-    if gap_free {
-        application::model_based_gap_free(make);
-        process::model_based_gap_free(make);
+
+    /// With `no_subscribe`.
+    #[must_use]
+    pub fn no_subscribe(mut self) -> Self {
+        self.no_subscribe = true;
+        self
+    }
+
+    /// With `no_leases`.
+    #[must_use]
+    pub fn no_leases(mut self) -> Self {
+        self.no_leases = true;
+        self
+    }
+}
+
+/// Runs every recorder property of the kit, one after another, on recorders made by `make`:
+/// what [`all_recorder_tests!`] checks with the same options, from the same table, as one call
+/// (for a doctest, an example or a custom harness). Panics on the first violation, with the
+/// property's message.
+pub fn check_process_recorder<R: es_core::ProcessRecorder>(make: &dyn Fn() -> R, options: Options) {
+    crate::__aggregate_properties!(__check_each make);
+    crate::__application_properties!(__check_each make);
+    if !options.no_subscribe {
+        crate::__subscription_properties!(__check_each make);
+    }
+    crate::__tracking_properties!(__check_each make);
+    crate::__process_properties!(__check_each make);
+    if !options.no_leases {
+        crate::__lease_properties!(__check_each make);
+    }
+    if options.gap_free {
+        crate::__application_gap_free_properties!(__check_each make);
+        crate::__process_gap_free_properties!(__check_each make);
     }
 }

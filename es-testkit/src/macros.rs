@@ -103,12 +103,7 @@ macro_rules! aggregate_recorder_tests {
         mod aggregate_recorder {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__conformance_tests!($crate::__condition!($($cond)?), $make;
-                insert_and_select => $crate::aggregate::insert_and_select,
-                events_round_trip => $crate::aggregate::events_round_trip,
-                model_based => $crate::aggregate::model_based,
-                racing_writers_one_winner => $crate::concurrent::racing_writers_one_winner,
-            );
+            $crate::__aggregate_properties!(__conformance_tests $crate::__condition!($($cond)?), $make);
         }
     };
 }
@@ -123,26 +118,12 @@ macro_rules! application_recorder_tests {
         mod application_recorder {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__conformance_tests!($crate::__condition!($($cond)?), $make;
-                insert_select => $crate::application::insert_select,
-                empty_insert_returns_no_ids => $crate::application::empty_insert_returns_no_ids,
-                model_based => $crate::application::model_based,
-                non_interleaving_batches => $crate::concurrent::non_interleaving_batches,
-                polling_readers_never_go_back => $crate::ordering::polling_readers_never_go_back,
-                a_selection_is_capped => $crate::limits::a_selection_is_capped,
-                an_oversized_state_is_refused => $crate::limits::an_oversized_state_is_refused,
-            );
-            $crate::__capability_tests!(no_subscribe "skipped: the backend has no subscriptions (no_subscribe)"
-                [$($opt)*] $crate::__condition!($($cond)?), $make;
-                subscribe_catches_up_then_follows => $crate::application::subscribe_catches_up_then_follows,
-                subscription_wakes_on_insert_and_stop => $crate::application::subscription_wakes_on_insert_and_stop,
-                tailing_readers_never_go_back => $crate::concurrent::tailing_readers_never_go_back,
-                subscriptions_under_concurrent_writes => $crate::subscriptions::subscriptions_under_concurrent_writes,
-            );
+            $crate::__application_properties!(__conformance_tests $crate::__condition!($($cond)?), $make);
+            $crate::__subscription_properties!(__capability_tests
+                no_subscribe "skipped: the backend has no subscriptions (no_subscribe)"
+                [$($opt)*] $crate::__condition!($($cond)?), $make);
             $crate::__with_option!(gap_free [$($opt)*]
-                $crate::__conformance_tests!($crate::__condition!($($cond)?), $make;
-                    model_based_gap_free => $crate::application::model_based_gap_free,
-                );
+                $crate::__application_gap_free_properties!(__conformance_tests $crate::__condition!($($cond)?), $make);
             );
         }
     };
@@ -156,11 +137,7 @@ macro_rules! tracking_recorder_tests {
         mod tracking_recorder {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__conformance_tests!($crate::__condition!($($cond)?), $make;
-                insert_tracking => $crate::tracking::insert_tracking,
-                wait => $crate::tracking::wait,
-                model_based => $crate::tracking::model_based,
-            );
+            $crate::__tracking_properties!(__conformance_tests $crate::__condition!($($cond)?), $make);
         }
     };
 }
@@ -175,27 +152,12 @@ macro_rules! process_recorder_tests {
         mod process_recorder {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__conformance_tests!($crate::__condition!($($cond)?), $make;
-                insert_select => $crate::process::insert_select,
-                has_tracking_id => $crate::process::has_tracking_id,
-                raises_when_lower_inserted_later => $crate::process::raises_when_lower_inserted_later,
-                batch_tracking_covers_its_first_notification => $crate::process::batch_tracking_covers_its_first_notification,
-                model_based => $crate::process::model_based,
-                competing_followers_process_once => $crate::concurrent::competing_followers_process_once,
-            );
-            $crate::__capability_tests!(no_leases "skipped: the backend has no leases (no_leases)"
-                [$($opt)*] $crate::__condition!($($cond)?), $make;
-                lease_one_holder_renews_and_releases => $crate::leases::one_holder_renews_and_releases,
-                lease_expired_is_free_for_another => $crate::leases::an_expired_lease_is_free_for_another,
-                lease_racing_acquirers_one_winner => $crate::leases::racing_acquirers_one_winner,
-                lease_release_never_frees_a_lease_passed_on => $crate::lease_races::a_release_never_frees_a_lease_passed_on,
-                lease_racing_acquirers_of_an_expired_lease_one_winner => $crate::lease_races::racing_acquirers_of_an_expired_lease_one_winner,
-                lease_names_and_holders_of_every_shape => $crate::lease_races::names_and_holders_of_every_shape,
-            );
+            $crate::__process_properties!(__conformance_tests $crate::__condition!($($cond)?), $make);
+            $crate::__lease_properties!(__capability_tests
+                no_leases "skipped: the backend has no leases (no_leases)"
+                [$($opt)*] $crate::__condition!($($cond)?), $make);
             $crate::__with_option!(gap_free [$($opt)*]
-                $crate::__conformance_tests!($crate::__condition!($($cond)?), $make;
-                    model_based_gap_free => $crate::process::model_based_gap_free,
-                );
+                $crate::__process_gap_free_properties!(__conformance_tests $crate::__condition!($($cond)?), $make);
             );
         }
     };

@@ -278,7 +278,10 @@ fn followers_that_process_a_position_twice_are_caught() {
 /// from the flaws, not from the properties.
 #[test]
 fn the_correct_recorder_passes_the_same_properties() {
-    es_testkit::check_process_recorder(&PopoProcessRecorder::new, true);
+    es_testkit::check_process_recorder(
+        &PopoProcessRecorder::new,
+        es_testkit::Options::default().gap_free(),
+    );
 }
 
 #[test]
