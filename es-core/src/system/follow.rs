@@ -27,18 +27,23 @@ pub fn process_notification<F: super::ProcessApplication>(
     let follows = F::follows();
     process_with(
         follower.application(),
-        &|received, processing| {
-            Some(super::follow_policy(
-                follower,
-                follows.as_ref(),
-                received,
-                processing,
-            ))
-        },
+        &policy_of(follower, follows.as_ref()),
         leader,
         leader_mapper,
         notification,
     )
+}
+
+/// `follower`'s policy as a runner calls it, with what it declared it follows.
+fn policy_of<'a, F: super::ProcessApplication>(
+    follower: &'a F,
+    follows: Option<&'a super::Topics>,
+) -> impl Fn(&Received<'_>, &mut Processing) -> Option<Result<()>> + 'a {
+    move |received, processing| {
+        Some(super::follow_policy(
+            follower, follows, received, processing,
+        ))
+    }
 }
 
 /// Processes consecutive `notifications` of `leader` by `follower` in one transaction (see
@@ -83,14 +88,7 @@ pub fn process_notifications<F: super::ProcessApplication>(
     let follows = F::follows();
     batch_with(
         follower.application(),
-        &|received, processing| {
-            Some(super::follow_policy(
-                follower,
-                follows.as_ref(),
-                received,
-                processing,
-            ))
-        },
+        &policy_of(follower, follows.as_ref()),
         leader,
         leader_mapper,
         notifications,
