@@ -189,7 +189,18 @@ impl Client {
     }
 
     /// True when the connection is closed, or was abandoned after a call expired.
-    pub(crate) fn is_closed(&self) -> bool {
+    ///
+    /// The connection is driven only while a call blocks on its runtime, so what arrived while
+    /// it idled in the pool (the server's notice that it terminated the session, say) is read
+    /// first: a few turns of the runtime, without waiting on the network.
+    pub(crate) fn is_closed(&mut self) -> bool {
+        if !self.calls.abandoned && !self.client.is_closed() {
+            self.calls.runtime.block_on(async {
+                for _ in 0..3 {
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
         self.calls.abandoned || self.client.is_closed()
     }
 }

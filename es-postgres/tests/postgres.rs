@@ -145,6 +145,32 @@ fn terminated_pooled_connections_are_survived_by_the_next_call() {
     let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
     let id = Uuid::new_v4();
     r.insert_events(&[event(id, 1, "t")]).unwrap();
+    // Several connections idle in the pool, so the read below meets more than one dead one.
+    let sessions = || -> i64 {
+        raw(&config)
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                &[&config.application_name],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while sessions() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pool never held 3 connections"
+        );
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    for _ in 0..20 {
+                        r.select_notifications(&NotificationQuery::new(10)).unwrap();
+                    }
+                });
+            }
+        });
+    }
     let killed: i64 = raw(&config)
         .query_one(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",

@@ -17,17 +17,22 @@ impl PostgresBackend {
         call: Call,
         mut f: impl FnMut(&mut Conn) -> Result<T, crate::client::DbError>,
     ) -> Result<T, Failed> {
-        let mut tries = 0;
+        // Every connection idle in the pool may have been lost at once (a server restart, an
+        // administrator terminating sessions): each one found closed is dropped, and a read
+        // that failed on a lost connection is tried again, up to once per pooled connection.
+        let most = pool.max_size() + 1;
+        let (mut skipped, mut tries) = (0u32, 0u32);
         loop {
-            tries += 1;
             let mut conn = self.checkout(pool, watch)?;
-            if conn.client().is_closed() && tries < 3 {
+            if conn.client().is_closed() && skipped < most {
                 // Closed while idle in the pool; nothing was sent. The pool drops it.
+                skipped += 1;
                 continue;
             }
+            tries += 1;
             match f(&mut conn) {
                 Ok(v) => return Ok(v),
-                Err(e) if tries == 1 && call == Call::Read && is_connection_loss(&e) => {}
+                Err(e) if tries <= most && call == Call::Read && is_connection_loss(&e) => {}
                 Err(e) => {
                     let error = map_pg_error(e, call, self.lock_timeout);
                     let session = if error.is_outcome_unknown() {
