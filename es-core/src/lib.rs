@@ -24,7 +24,7 @@ pub use persistence::{
     DynProcessRecorder, DynTrackingRecorder, EventQuery, Lease, LeaseRecorder, MAX_IDENTIFIER_LEN,
     MAX_NOTIFICATION_LIMIT, Notification, NotificationId, NotificationQuery, ProcessRecorder,
     Recorders, SUBSCRIPTION_BATCH_SIZE, StopHandle, StoredEvent, Subscription, TablePrefix,
-    Tracking, TrackingRecorder, wait_for_tracking,
+    Tracking, TrackingRecorder, ViewStore, wait_for_tracking,
 };
 pub use uuid::Uuid;
 

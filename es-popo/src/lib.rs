@@ -3,7 +3,9 @@
 mod index;
 mod memory;
 mod recorder;
+mod view;
 
 pub use recorder::{
     PopoAggregateRecorder, PopoApplicationRecorder, PopoProcessRecorder, PopoTrackingRecorder,
 };
+pub use view::MemoryView;

@@ -183,6 +183,15 @@ impl Client {
         self.calls.run(self.client.query(statement, params))
     }
 
+    /// Runs a prepared statement that returns no rows: the number of rows it changed.
+    pub(crate) fn execute(
+        &mut self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, DbError> {
+        self.calls.run(self.client.execute(statement, params))
+    }
+
     /// Runs `sql` in the simple protocol (no parameters; several statements allowed).
     pub(crate) fn simple_query(&mut self, sql: &str) -> Result<Vec<SimpleQueryMessage>, DbError> {
         self.calls.run(self.client.simple_query(sql))

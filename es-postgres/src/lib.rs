@@ -14,6 +14,7 @@ mod recorder;
 mod runtime;
 mod sql;
 mod tls;
+mod view;
 mod watch;
 
 pub use admin::{drop_postgres_schema, drop_postgres_table};
@@ -24,3 +25,7 @@ pub use recorder::{
     PostgresTrackingRecorder,
 };
 pub use tls::{SslMode, TlsSettings};
+pub use view::{PgTx, PostgresView};
+/// The driver, for the types a view's statements take and return (`postgres::Row`,
+/// `postgres::types::ToSql`).
+pub use postgres;

@@ -69,6 +69,37 @@ impl Conn {
         }
     }
 
+    /// Runs `sql` with `values`, the parameter types inferred by the server (a user's
+    /// statement in a view's transaction); prepared once per connection.
+    pub(crate) fn query_inferred(
+        &mut self,
+        sql: &str,
+        values: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, DbError> {
+        let statement = self.prepared(sql)?;
+        self.client().query(&statement, values)
+    }
+
+    /// As [`query_inferred`](Self::query_inferred), for a statement without rows: the number
+    /// of rows it changed.
+    pub(crate) fn execute_inferred(
+        &mut self,
+        sql: &str,
+        values: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, DbError> {
+        let statement = self.prepared(sql)?;
+        self.client().execute(&statement, values)
+    }
+
+    fn prepared(&mut self, sql: &str) -> Result<Statement, DbError> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client().prepare_typed(sql, &[])?;
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
     fn run(
         &mut self,
         sql: &str,

@@ -82,13 +82,13 @@ impl SqliteBackend {
             .ok_or_else(|| Error::programming("this recorder has no events table"))
     }
 
-    fn tracking_sql(&self) -> Result<&TrackingSql> {
+    pub(crate) fn tracking_sql(&self) -> Result<&TrackingSql> {
         self.tracking
             .as_ref()
             .ok_or_else(|| Error::programming("this recorder has no tracking table"))
     }
 
-    fn upsert_tracking(&self, tx: &Transaction<'_>, sql: &TrackingSql, t: &Tracking) -> Result<()> {
+    pub(crate) fn upsert_tracking(&self, tx: &Transaction<'_>, sql: &TrackingSql, t: &Tracking) -> Result<()> {
         let id = to_i64(t.notification_id, "notification_id")?;
         let first = to_i64(t.first_notification_id, "first_notification_id")?;
         let mut stmt = tx

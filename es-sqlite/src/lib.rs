@@ -7,6 +7,7 @@ mod error;
 mod open;
 mod recorder;
 mod sql;
+mod view;
 
 pub use config::{DEFAULT_LOCK_TIMEOUT, DEFAULT_POOL_SIZE, POLL_INTERVAL, SqliteConfig};
 pub use open::open;
@@ -14,3 +15,6 @@ pub use recorder::{
     SqliteAggregateRecorder, SqliteApplicationRecorder, SqliteProcessRecorder,
     SqliteTrackingRecorder,
 };
+pub use view::{SqliteTx, SqliteView};
+/// The driver, for the types a view's statements take (`rusqlite::params!`, `Row`).
+pub use rusqlite;

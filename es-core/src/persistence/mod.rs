@@ -10,6 +10,7 @@ mod query;
 mod recorder;
 mod subscription;
 mod values;
+mod view;
 pub mod wake;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub use recorder::{
 };
 pub use subscription::{SUBSCRIPTION_BATCH_SIZE, Subscription};
 pub use values::{Notification, NotificationId, StoredEvent, Tracking};
+pub use view::ViewStore;
 pub use wake::{Notifier, StopHandle};
 
 /// The recorders of one application: its events (a process recorder, so that it can also

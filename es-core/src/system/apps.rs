@@ -33,7 +33,7 @@ pub const DEFAULT_PROCESSING_BATCH: usize = 500;
 pub const DEFAULT_FOLLOWER_CACHE: usize = 1_000;
 
 /// `PROCESSING_BATCH` of `env`: above 0, [`DEFAULT_PROCESSING_BATCH`] when unset.
-fn processing_batch(env: &Env) -> Result<usize> {
+pub(crate) fn processing_batch(env: &Env) -> Result<usize> {
     match env.parse::<usize>("PROCESSING_BATCH")? {
         None => Ok(DEFAULT_PROCESSING_BATCH),
         Some(0) => Err(Error::config(

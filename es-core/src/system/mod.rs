@@ -13,6 +13,7 @@ mod health;
 mod lease;
 mod multi;
 pub mod parked;
+mod projection;
 mod runner;
 mod single;
 
@@ -30,6 +31,9 @@ pub use graph::{System, SystemBuilder};
 pub use health::{EdgeHealth, EdgeState};
 pub use lease::DEFAULT_LEASE_TTL;
 pub use multi::MultiThreadedRunner;
+pub use projection::{
+    Projection, ProjectionHealth, ProjectionOptions, ProjectionRunner, Upstream,
+};
 pub use runner::Runner;
 pub use single::SingleThreadedRunner;
 

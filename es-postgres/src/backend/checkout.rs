@@ -46,6 +46,20 @@ impl PostgresBackend {
         }
     }
 
+    /// A pooled connection for a transaction of several calls (a view's), not known to be
+    /// closed: one found closed while idle is dropped and another taken, once per pooled
+    /// connection at most.
+    pub(crate) fn connection(&self) -> Result<PooledConn, Failed> {
+        let mut conn = self.checkout(&self.pool, &self.watch)?;
+        for _ in 0..self.pool.max_size() {
+            if !conn.client().is_closed() {
+                break;
+            }
+            conn = self.checkout(&self.pool, &self.watch)?;
+        }
+        Ok(conn)
+    }
+
     /// A connection from `pool`: waits up to the connect timeout while connections are busy,
     /// but only up to the outage timeout while the pool's attempts to open one fail, and then
     /// fails with why they fail.

@@ -50,7 +50,7 @@ impl PostgresBackend {
     /// Ends `session` if it still runs, and waits until it is gone: at most the connect
     /// timeout (at least a second) in all, including waiting for a connection, and only the
     /// outage timeout (at least a second) while connections cannot be opened or calls expire.
-    fn session_ended(&self, session: &Session) -> bool {
+    pub(crate) fn session_ended(&self, session: &Session) -> bool {
         let started = Instant::now();
         let deadline = started + self.connect_timeout.max(MIN_WAIT);
         let params: [(&(dyn ToSql + Sync), Type); 2] =

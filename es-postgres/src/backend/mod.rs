@@ -34,7 +34,7 @@ use crate::sql::{Kind, Sql};
 use crate::watch::Watch;
 
 type Pool = r2d2::Pool<Manager>;
-type PooledConn = r2d2::PooledConnection<Manager>;
+pub(crate) type PooledConn = r2d2::PooledConnection<Manager>;
 
 /// The longest delay between two attempts to open a connection while the server cannot be
 /// reached: a server that returns (a restart, a promoted standby) is used within this long.
@@ -76,7 +76,7 @@ impl std::fmt::Debug for Tls {
 pub(crate) struct PostgresBackend {
     pub(crate) pool: Pool,
     pub(crate) sql: Sql,
-    lock_timeout: Duration,
+    pub(crate) lock_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     /// How long a request waits for a connection while opening one fails.
     outage_timeout: Duration,
