@@ -72,11 +72,20 @@ impl<S> MemoryView<S> {
     /// The view as last committed.
     pub fn get(&self) -> Arc<S> {
         // Nothing panics while holding the lock: a poisoned lock guards a whole value.
-        Arc::clone(&self.inner.state.read().unwrap_or_else(PoisonError::into_inner))
+        Arc::clone(
+            &self
+                .inner
+                .state
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.inner.writer.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn backend(&self) -> &PopoBackend {
@@ -131,7 +140,11 @@ impl<S: Clone + Send + Sync + 'static> ViewStore for MemoryView<S> {
         let value = f(&mut copy)?;
         // The new value is in place before the tracking record wakes any waiter, and no
         // reader sees it before the record: readers wait for this lock.
-        let mut state = self.inner.state.write().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         self.backend().insert_tracking(tracking)?;
         *state = Arc::new(copy);
         Ok(value)
@@ -141,7 +154,11 @@ impl<S: Clone + Send + Sync + 'static> ViewStore for MemoryView<S> {
         let _writer = self.lock_writer();
         let mut copy = S::clone(&self.get());
         f(&mut copy)?;
-        *self.inner.state.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(copy);
+        *self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(copy);
         Ok(())
     }
 }

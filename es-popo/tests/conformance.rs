@@ -59,3 +59,9 @@ fn storage() -> es_testkit::apps::Open {
 
 es_testkit::application_tests!(storage);
 es_testkit::system_tests!(storage);
+
+fn view() -> es_testkit::views::MapCounters<es_popo::MemoryView<es_testkit::views::Counts>> {
+    es_testkit::views::MapCounters(std::sync::Arc::default(), |v| (*v.get()).clone())
+}
+
+es_testkit::view_tests!(view, storage);

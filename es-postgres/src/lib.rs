@@ -20,12 +20,12 @@ mod watch;
 pub use admin::{drop_postgres_schema, drop_postgres_table};
 pub use config::{POLL_INTERVAL, PostgresConfig};
 pub use open::open;
+/// The driver, for the types a view's statements take and return (`postgres::Row`,
+/// `postgres::types::ToSql`).
+pub use postgres;
 pub use recorder::{
     PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresProcessRecorder,
     PostgresTrackingRecorder,
 };
 pub use tls::{SslMode, TlsSettings};
 pub use view::{PgTx, PostgresView};
-/// The driver, for the types a view's statements take and return (`postgres::Row`,
-/// `postgres::types::ToSql`).
-pub use postgres;

@@ -74,3 +74,80 @@ fn process_postgres_vars() -> Vec<(String, String)> {
 
 es_testkit::application_tests!(storage; if server());
 es_testkit::system_tests!(storage; if server());
+
+/// The kit's view suite: each view in a fresh schema (dropped with it), following applications
+/// in another schema.
+mod views {
+    use std::sync::Arc;
+
+    use es_core::{Env, Result, Uuid};
+    use es_postgres::{PgTx, PostgresConfig, PostgresView};
+    use es_testkit::views::{CounterView, Counts};
+
+    use super::{Schema, server, storage};
+
+    /// Counters in table `tally_counts` of the view's schema.
+    struct Counters {
+        view: Arc<PostgresView>,
+        table: String,
+        _schema: Schema,
+    }
+
+    impl CounterView for Counters {
+        type Store = PostgresView;
+
+        fn store(&self) -> Arc<PostgresView> {
+            Arc::clone(&self.view)
+        }
+
+        fn create(&self, tx: &mut PgTx<'_>) -> Result<()> {
+            tx.batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, n bigint NOT NULL)",
+                self.table
+            ))
+        }
+
+        fn add(&self, tx: &mut PgTx<'_>, key: &str, by: u64) -> Result<()> {
+            let by = i64::try_from(by).unwrap();
+            tx.execute(
+                &format!(
+                    "INSERT INTO {} (key, n) VALUES ($1, $2) \
+                     ON CONFLICT (key) DO UPDATE SET n = {}.n + excluded.n",
+                    self.table, self.table
+                ),
+                &[&key, &by],
+            )
+            .map(drop)
+        }
+
+        fn counts(&self) -> Result<Counts> {
+            let rows = self
+                .view
+                .query(&format!("SELECT key, n FROM {}", self.table), &[])?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.get::<_, String>(0),
+                        u64::try_from(r.get::<_, i64>(1)).unwrap(),
+                    )
+                })
+                .collect())
+        }
+    }
+
+    fn view() -> Counters {
+        let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
+        config.schema = format!("view_{}", Uuid::new_v4().simple());
+        config.pool_size = 3;
+        config.max_overflow = 2;
+        let view = PostgresView::new(&config, "tally").unwrap();
+        Counters {
+            view: Arc::new(view),
+            table: format!("\"{}\".tally_counts", config.schema),
+            _schema: Schema { config },
+        }
+    }
+
+    es_testkit::view_tests!(view, storage; if server());
+}

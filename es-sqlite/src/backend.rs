@@ -88,7 +88,12 @@ impl SqliteBackend {
             .ok_or_else(|| Error::programming("this recorder has no tracking table"))
     }
 
-    pub(crate) fn upsert_tracking(&self, tx: &Transaction<'_>, sql: &TrackingSql, t: &Tracking) -> Result<()> {
+    pub(crate) fn upsert_tracking(
+        &self,
+        tx: &Transaction<'_>,
+        sql: &TrackingSql,
+        t: &Tracking,
+    ) -> Result<()> {
         let id = to_i64(t.notification_id, "notification_id")?;
         let first = to_i64(t.first_notification_id, "first_notification_id")?;
         let mut stmt = tx

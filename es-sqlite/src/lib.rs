@@ -15,6 +15,6 @@ pub use recorder::{
     SqliteAggregateRecorder, SqliteApplicationRecorder, SqliteProcessRecorder,
     SqliteTrackingRecorder,
 };
-pub use view::{SqliteTx, SqliteView};
 /// The driver, for the types a view's statements take (`rusqlite::params!`, `Row`).
 pub use rusqlite;
+pub use view::{SqliteTx, SqliteView};

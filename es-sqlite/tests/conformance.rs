@@ -86,7 +86,7 @@ mod applications_and_systems {
     use es_core::Env;
     use es_testkit::apps::Open;
 
-    fn on(dbname: String, keep: Option<tempfile::TempDir>) -> Open {
+    pub(super) fn on(dbname: String, keep: Option<tempfile::TempDir>) -> Open {
         Arc::new(move |env: &Env, snapshots: bool| {
             let _keep = &keep;
             es_sqlite::open(
@@ -125,5 +125,89 @@ mod applications_and_systems {
             on(":memory:".to_owned(), None)
         }
         es_testkit::application_tests!(storage);
+    }
+}
+
+/// The kit's view suite: views in a temporary file and in a named shared-cache memory database,
+/// following applications in another database.
+mod views {
+    use std::sync::Arc;
+
+    use es_core::Result;
+    use es_sqlite::rusqlite::params;
+    use es_sqlite::{SqliteConfig, SqliteTx, SqliteView};
+    use es_testkit::views::{CounterView, Counts};
+
+    /// Counters in table `tally_counts` of the view's database.
+    struct Counters {
+        view: Arc<SqliteView>,
+        _dir: Option<tempfile::TempDir>,
+    }
+
+    impl CounterView for Counters {
+        type Store = SqliteView;
+
+        fn store(&self) -> Arc<SqliteView> {
+            Arc::clone(&self.view)
+        }
+
+        fn create(&self, tx: &mut SqliteTx<'_>) -> Result<()> {
+            tx.execute_batch(
+                "CREATE TABLE IF NOT EXISTS tally_counts \
+                 (key TEXT PRIMARY KEY, n INTEGER NOT NULL)",
+            )
+        }
+
+        fn add(&self, tx: &mut SqliteTx<'_>, key: &str, by: u64) -> Result<()> {
+            tx.execute(
+                "INSERT INTO tally_counts (key, n) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET n = n + excluded.n",
+                params![key, i64::try_from(by).unwrap()],
+            )
+            .map(drop)
+        }
+
+        fn counts(&self) -> Result<Counts> {
+            self.view.read(|conn| {
+                let mut stmt = conn.prepare("SELECT key, n FROM tally_counts")?;
+                let rows = stmt.query_map([], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })?;
+                rows.map(|r| r.map(|(k, n)| (k, u64::try_from(n).unwrap())))
+                    .collect()
+            })
+        }
+    }
+
+    fn storage() -> es_testkit::apps::Open {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("apps.db").to_string_lossy().into_owned();
+        super::applications_and_systems::on(path, Some(dir))
+    }
+
+    mod file {
+        use super::*;
+        fn view() -> Counters {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("view.db");
+            let config = SqliteConfig::new(path.to_str().unwrap());
+            Counters {
+                view: Arc::new(SqliteView::new(&config, "tally").unwrap()),
+                _dir: Some(dir),
+            }
+        }
+        es_testkit::view_tests!(view, storage);
+    }
+
+    mod shared_memory {
+        use super::*;
+        fn view() -> Counters {
+            let name = format!("file:{}?mode=memory&cache=shared", crate::app());
+            Counters {
+                view: Arc::new(SqliteView::new(&SqliteConfig::new(name), "tally").unwrap()),
+                _dir: None,
+            }
+        }
+        es_testkit::view_tests!(view, storage);
     }
 }

@@ -23,6 +23,7 @@ pub mod subscriptions;
 pub mod support;
 pub mod systems;
 pub mod tracking;
+pub mod views;
 
 mod macros;
 mod table;

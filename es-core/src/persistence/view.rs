@@ -2,7 +2,7 @@
 //! record of how far the view has processed each upstream application.
 
 use crate::error::Result;
-use crate::persistence::{TrackingRecorder, Tracking};
+use crate::persistence::{Tracking, TrackingRecorder};
 
 /// A view's store: the user's own tables (PostgreSQL, SQLite) or state (in memory), and a
 /// tracking table, in one database, so that a projection runner writes a batch's changes to

@@ -31,9 +31,7 @@ pub use graph::{System, SystemBuilder};
 pub use health::{EdgeHealth, EdgeState};
 pub use lease::DEFAULT_LEASE_TTL;
 pub use multi::MultiThreadedRunner;
-pub use projection::{
-    Projection, ProjectionHealth, ProjectionOptions, ProjectionRunner, Upstream,
-};
+pub use projection::{Projection, ProjectionHealth, ProjectionOptions, ProjectionRunner, Upstream};
 pub use runner::Runner;
 pub use single::SingleThreadedRunner;
 

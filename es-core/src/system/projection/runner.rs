@@ -11,8 +11,8 @@ use crate::domain::{TopicCheck, Topics};
 use crate::persistence::wake::Waker;
 use crate::sync::{catch_panic, lock};
 use crate::{
-    Env, Error, Notification, NotificationId, Result, StopHandle, Tracking,
-    TrackingRecorder, ViewStore,
+    Env, Error, Notification, NotificationId, Result, StopHandle, Tracking, TrackingRecorder,
+    ViewStore,
 };
 
 use super::super::health::{EdgeState, is_transient};
@@ -217,11 +217,17 @@ impl<S: ViewStore + Send + Sync, P: Projection<S>> ProjectionRunner<S, P> {
     /// `notification_id`; [`Error::WaitInterrupted`] when the runner was stopped first.
     pub fn wait(&self, notification_id: NotificationId, timeout: Duration) -> Result<()> {
         let shared = &*self.shared;
-        let reached = || shared.store.has_tracking_id(&shared.leader, notification_id);
-        match shared
-            .store
-            .wait(&shared.leader, notification_id, timeout, Some(&shared.ended))
-        {
+        let reached = || {
+            shared
+                .store
+                .has_tracking_id(&shared.leader, notification_id)
+        };
+        match shared.store.wait(
+            &shared.leader,
+            notification_id,
+            timeout,
+            Some(&shared.ended),
+        ) {
             Err(Error::WaitInterrupted) if reached()? => Ok(()),
             Err(Error::WaitInterrupted) => Err(self.failure().unwrap_or(Error::WaitInterrupted)),
             other => other,
@@ -313,7 +319,6 @@ impl<S: ViewStore + Send + Sync, P: Projection<S>> ProjectionRunner<S, P> {
                 source: Arc::clone(source),
             })
     }
-
 }
 
 impl<S: ViewStore, P: Projection<S>> ProjectionRunner<S, P> {
@@ -358,7 +363,9 @@ impl<S: ViewStore, P: Projection<S>> Shared<S, P> {
                 continue;
             }
             if is_transient(&error) {
-                let first = lock(&self.status).retrying.replace(error.report().to_string());
+                let first = lock(&self.status)
+                    .retrying
+                    .replace(error.report().to_string());
                 if first.is_none() {
                     tracing::warn!(
                         target: "eventsourcing::projection",
