@@ -8,6 +8,7 @@ mod lease_flaws;
 mod leases;
 mod stores;
 mod suites;
+mod views;
 
 use std::panic::{RefUnwindSafe, catch_unwind};
 use std::time::Duration;

@@ -17,7 +17,9 @@ type Suite = fn(&dyn Fn() -> Open);
 
 /// Storage whose applications' event recorders `make` makes (one per application name, kept
 /// for the storage's life); snapshots are in memory and correct.
-fn storage_of<R: ProcessRecorder + 'static>(make: impl Fn() -> R + Send + Sync + 'static) -> Open {
+pub(crate) fn storage_of<R: ProcessRecorder + 'static>(
+    make: impl Fn() -> R + Send + Sync + 'static,
+) -> Open {
     type Apps<R> = HashMap<String, (Arc<R>, Arc<PopoAggregateRecorder>)>;
     let apps: Mutex<Apps<R>> = Mutex::default();
     Arc::new(move |env: &Env, snapshots: bool| {

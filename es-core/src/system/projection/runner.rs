@@ -11,8 +11,8 @@ use crate::domain::{TopicCheck, Topics};
 use crate::persistence::wake::Waker;
 use crate::sync::{catch_panic, lock};
 use crate::{
-    Env, Error, Notification, NotificationId, Result, StopHandle, Tracking, TrackingRecorder,
-    ViewStore,
+    Env, Error, Notification, NotificationId, Result, StopHandle, Subscription, Tracking,
+    TrackingRecorder, ViewStore,
 };
 
 use super::super::health::{EdgeState, is_transient};
@@ -158,7 +158,8 @@ impl<S: ViewStore + Send + Sync, P: Projection<S>> ProjectionRunner<S, P> {
     ///
     /// # Errors
     ///
-    /// The error of [`Projection::create_view`] or of the store, with nothing started;
+    /// The error of [`Projection::create_view`], of the store reading the view's position, or
+    /// of the upstream subscribing (with nothing started);
     /// [`Error::Internal`] when the thread cannot be spawned.
     pub fn start_with<U: Upstream>(
         upstream: Arc<U>,
@@ -168,6 +169,10 @@ impl<S: ViewStore + Send + Sync, P: Projection<S>> ProjectionRunner<S, P> {
     ) -> Result<Self> {
         store.migrate(|tx| projection.create_view(tx))?;
         let leader = upstream.application().name().to_owned();
+        // Where it starts is known when `start` returns: a runner started before a save
+        // applies it, whatever instances run beside it.
+        let position = store.max_tracking_id(&leader)?;
+        let subscription = upstream.application().recorder().subscribe(position, &[])?;
         let shared = Arc::new(Shared {
             upstream,
             leader,
@@ -177,7 +182,7 @@ impl<S: ViewStore + Send + Sync, P: Projection<S>> ProjectionRunner<S, P> {
             batch: options.batch.max(1),
             stop: StopHandle::new(),
             ended: StopHandle::new(),
-            subscription: Mutex::new(None),
+            subscription: Mutex::new(Some(subscription.stop_handle())),
             status: Mutex::new(Status::default()),
             _store: PhantomData,
         });
@@ -185,7 +190,7 @@ impl<S: ViewStore + Send + Sync, P: Projection<S>> ProjectionRunner<S, P> {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name(format!("projection-{}", P::NAME))
-                .spawn(move || shared.run())
+                .spawn(move || shared.run(subscription))
                 .map_err(|e| Error::Internal {
                     source: Box::new(e),
                 })?
@@ -349,12 +354,13 @@ impl<S: ViewStore, P: Projection<S>> Drop for ProjectionRunner<S, P> {
 
 impl<S: ViewStore, P: Projection<S>> Shared<S, P> {
     /// The thread: follows until stopped, retrying operational errors, ending at any other.
-    fn run(&self) {
+    fn run(&self, subscription: Subscription) {
         let waker = Waker::new();
         self.stop.register(&waker);
         let mut backoff = MIN_BACKOFF;
+        let mut first = Some(subscription);
         while !self.stop.is_stopped() {
-            let error = match self.follow() {
+            let error = match self.follow(first.take()) {
                 Ok(()) => break,
                 Err(e) => e,
             };
@@ -394,11 +400,17 @@ impl<S: ViewStore, P: Projection<S>> Shared<S, P> {
 
     /// Subscribes after the view's position and applies batches until stopped (`Ok`) or an
     /// error.
-    fn follow(&self) -> Result<()> {
-        let position = self.store.max_tracking_id(&self.leader)?;
-        let recorder = self.upstream.application().recorder();
-        let mut subscription = recorder.subscribe(position, &[])?;
-        *lock(&self.subscription) = Some(subscription.stop_handle());
+    fn follow(&self, subscription: Option<Subscription>) -> Result<()> {
+        let mut subscription = match subscription {
+            Some(s) => s,
+            None => {
+                let position = self.store.max_tracking_id(&self.leader)?;
+                let recorder = self.upstream.application().recorder();
+                let s = recorder.subscribe(position, &[])?;
+                *lock(&self.subscription) = Some(s.stop_handle());
+                s
+            }
+        };
         if self.stop.is_stopped() {
             return Ok(());
         }
