@@ -29,8 +29,8 @@ pub mod persistence {
         DynProcessRecorder, DynTrackingRecorder, EventQuery, Lease, LeaseRecorder,
         MAX_IDENTIFIER_LEN, MAX_NOTIFICATION_LIMIT, Notification, NotificationId,
         NotificationQuery, ProcessRecorder, Recorders, SUBSCRIPTION_BATCH_SIZE, StopHandle,
-        StoredEvent, Subscription, TablePrefix, Tracking, TrackingRecorder, wait_for_tracking,
-        wake,
+        StoredEvent, Subscription, TablePrefix, Tracking, TrackingRecorder, ViewStore,
+        wait_for_tracking, wake,
     };
 }
 

@@ -9,9 +9,9 @@ use es_core::application::Application;
 #[doc(inline)]
 pub use es_core::system::{
     App, AppFactory, DEFAULT_FOLLOWER_CACHE, DEFAULT_LEASE_TTL, DEFAULT_PROCESSING_BATCH,
-    EdgeHealth, EdgeState, MultiThreadedRunner, ProcessApplication, Processing, Received, Runner,
-    SingleThreadedRunner, System, SystemBuilder, parked, process_notification,
-    process_notifications,
+    EdgeHealth, EdgeState, MultiThreadedRunner, ProcessApplication, Processing, Projection,
+    ProjectionHealth, ProjectionOptions, ProjectionRunner, Received, Runner, SingleThreadedRunner,
+    System, SystemBuilder, Upstream, parked, process_notification, process_notifications,
 };
 use es_core::{Env, Result};
 

@@ -12,7 +12,9 @@
 //! with batches, retries of operational errors, a position that filtered events advance, and
 //! any backend upstream (SQLite included).
 
+mod options;
 mod runner;
+mod thread;
 
 use crate::application::Application;
 use crate::domain::Topics;
@@ -20,7 +22,8 @@ use crate::{Result, ViewStore};
 
 use super::{App, Received};
 
-pub use runner::{ProjectionHealth, ProjectionOptions, ProjectionRunner};
+pub use options::{ProjectionHealth, ProjectionOptions};
+pub use runner::ProjectionRunner;
 
 /// A read model: how upstream events change a view kept in store `S`.
 ///

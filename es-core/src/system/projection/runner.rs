@@ -7,83 +7,18 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::domain::{TopicCheck, Topics};
+use crate::domain::Topics;
 use crate::persistence::wake::Waker;
-use crate::sync::{catch_panic, lock};
-use crate::{
-    Env, Error, Notification, NotificationId, Result, StopHandle, Subscription, Tracking,
-    TrackingRecorder, ViewStore,
-};
+use crate::sync::lock;
+use crate::{Error, NotificationId, Result, StopHandle, TrackingRecorder, ViewStore};
 
-use super::super::health::{EdgeState, is_transient};
-use super::super::{DEFAULT_PROCESSING_BATCH, Received};
-use super::{Projection, Upstream};
+use super::super::health::EdgeState;
+use super::{Projection, ProjectionHealth, ProjectionOptions, Upstream};
 
 /// The first pause after an operational error; it doubles up to [`MAX_BACKOFF`].
-const MIN_BACKOFF: Duration = Duration::from_millis(50);
+pub(super) const MIN_BACKOFF: Duration = Duration::from_millis(50);
 /// The longest pause between attempts while the store or the upstream stays unreachable.
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
-
-/// How a [`ProjectionRunner`] processes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ProjectionOptions {
-    /// The most notifications applied in one transaction (`PROCESSING_BATCH`, default
-    /// [`DEFAULT_PROCESSING_BATCH`]); 1 commits each notification on its own.
-    pub batch: usize,
-}
-
-impl Default for ProjectionOptions {
-    fn default() -> Self {
-        Self {
-            batch: DEFAULT_PROCESSING_BATCH,
-        }
-    }
-}
-
-impl ProjectionOptions {
-    /// The options `env` sets (named after the projection: `TRICKCOUNTS_PROCESSING_BATCH`,
-    /// then `PROCESSING_BATCH`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] naming the setting when `PROCESSING_BATCH` is not an integer above 0.
-    pub fn from_env(env: &Env) -> Result<Self> {
-        Ok(Self {
-            batch: super::super::apps::processing_batch(env)?,
-        })
-    }
-
-    /// These options with at most `batch` notifications per transaction (at least 1).
-    #[must_use]
-    pub fn batch(mut self, batch: usize) -> Self {
-        self.batch = batch.max(1);
-        self
-    }
-}
-
-/// The health of a running projection: positions, lag and state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ProjectionHealth {
-    /// The projection's name.
-    pub projection: &'static str,
-    /// The upstream application's name.
-    pub leader: String,
-    /// The upstream's highest notification id (`None`: an empty log).
-    pub leader_position: Option<NotificationId>,
-    /// The highest upstream notification the view has processed.
-    pub position: Option<NotificationId>,
-    /// How far the view is behind (an upper bound: ids may skip).
-    pub lag: u64,
-    /// When this runner last committed a batch.
-    pub last_processed: Option<SystemTime>,
-    /// What the runner is doing.
-    pub state: EdgeState,
-    /// Batches another instance had applied first (their work was thrown away and this one
-    /// resumed after the other's position).
-    pub tracking_conflicts: u64,
-}
+pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Follows an upstream application on a thread of its own and applies its notifications to a
 /// projection's view: in batches of up to [`ProjectionOptions::batch`], each batch with its
@@ -118,29 +53,29 @@ impl<S: ViewStore, P: Projection<S>> std::fmt::Debug for ProjectionRunner<S, P> 
     }
 }
 
-struct Shared<S: ViewStore, P: Projection<S>> {
-    upstream: Arc<dyn Upstream>,
-    leader: String,
-    projection: P,
-    follows: Option<Topics>,
-    store: Arc<S>,
-    batch: usize,
+pub(super) struct Shared<S: ViewStore, P: Projection<S>> {
+    pub(super) upstream: Arc<dyn Upstream>,
+    pub(super) leader: String,
+    pub(super) projection: P,
+    pub(super) follows: Option<Topics>,
+    pub(super) store: Arc<S>,
+    pub(super) batch: usize,
     /// Stopped by [`ProjectionRunner::stop`].
-    stop: StopHandle,
+    pub(super) stop: StopHandle,
     /// Stopped by `stop` or by a failure: interrupts waits.
-    ended: StopHandle,
+    pub(super) ended: StopHandle,
     /// The running subscription's stop handle.
-    subscription: Mutex<Option<StopHandle>>,
-    status: Mutex<Status>,
-    _store: PhantomData<fn() -> S>,
+    pub(super) subscription: Mutex<Option<StopHandle>>,
+    pub(super) status: Mutex<Status>,
+    pub(super) _store: PhantomData<fn() -> S>,
 }
 
 #[derive(Debug, Default)]
-struct Status {
-    last_processed: Option<SystemTime>,
-    retrying: Option<String>,
-    failed: Option<Arc<Error>>,
-    conflicts: u64,
+pub(super) struct Status {
+    pub(super) last_processed: Option<SystemTime>,
+    pub(super) retrying: Option<String>,
+    pub(super) failed: Option<Arc<Error>>,
+    pub(super) conflicts: u64,
 }
 
 impl<S: ViewStore + Send + Sync, P: Projection<S>> ProjectionRunner<S, P> {
@@ -217,7 +152,7 @@ impl<S: ViewStore + Send + Sync, P: Projection<S>> ProjectionRunner<S, P> {
     ///
     /// # Errors
     ///
-    /// [`Error::Timeout`] (kind [`TimeoutKind::Wait`]) after `timeout`; at once, the error
+    /// [`Error::Timeout`] (kind [`TimeoutKind::Wait`](crate::TimeoutKind::Wait)) after `timeout`; at once, the error
     /// that stopped the projection ([`Error::EdgeStopped`]) when it failed before reaching
     /// `notification_id`; [`Error::WaitInterrupted`] when the runner was stopped first.
     pub fn wait(&self, notification_id: NotificationId, timeout: Duration) -> Result<()> {
@@ -349,144 +284,5 @@ impl<S: ViewStore, P: Projection<S>> ProjectionRunner<S, P> {
 impl<S: ViewStore, P: Projection<S>> Drop for ProjectionRunner<S, P> {
     fn drop(&mut self) {
         self.halt();
-    }
-}
-
-impl<S: ViewStore, P: Projection<S>> Shared<S, P> {
-    /// The thread: follows until stopped, retrying operational errors, ending at any other.
-    fn run(&self, subscription: Subscription) {
-        let waker = Waker::new();
-        self.stop.register(&waker);
-        let mut backoff = MIN_BACKOFF;
-        let mut first = Some(subscription);
-        while !self.stop.is_stopped() {
-            let error = match self.follow(first.take()) {
-                Ok(()) => break,
-                Err(e) => e,
-            };
-            if error.is_tracking_conflict() {
-                lock(&self.status).conflicts += 1;
-                continue;
-            }
-            if is_transient(&error) {
-                let first = lock(&self.status)
-                    .retrying
-                    .replace(error.report().to_string());
-                if first.is_none() {
-                    tracing::warn!(
-                        target: "eventsourcing::projection",
-                        projection = P::NAME,
-                        leader = %self.leader,
-                        error = %error.report(),
-                        "the projection cannot proceed; retrying with back-off"
-                    );
-                }
-                waker.wait(Some(backoff));
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-                continue;
-            }
-            tracing::error!(
-                target: "eventsourcing::projection",
-                projection = P::NAME,
-                leader = %self.leader,
-                error = %error.report(),
-                "the projection stopped"
-            );
-            lock(&self.status).failed = Some(Arc::new(error));
-            self.ended.stop();
-            return;
-        }
-    }
-
-    /// Subscribes after the view's position and applies batches until stopped (`Ok`) or an
-    /// error.
-    fn follow(&self, subscription: Option<Subscription>) -> Result<()> {
-        let mut subscription = match subscription {
-            Some(s) => s,
-            None => {
-                let position = self.store.max_tracking_id(&self.leader)?;
-                let recorder = self.upstream.application().recorder();
-                let s = recorder.subscribe(position, &[])?;
-                *lock(&self.subscription) = Some(s.stop_handle());
-                s
-            }
-        };
-        if self.stop.is_stopped() {
-            return Ok(());
-        }
-        while let Some(first) = subscription.next() {
-            let mut batch = vec![first?];
-            batch.extend(subscription.take_buffered(self.batch - 1));
-            self.apply(&batch)?;
-            let mut status = lock(&self.status);
-            status.last_processed = Some(SystemTime::now());
-            if status.retrying.take().is_some() {
-                tracing::warn!(
-                    target: "eventsourcing::projection",
-                    projection = P::NAME,
-                    leader = %self.leader,
-                    "the projection proceeds again"
-                );
-            }
-        }
-        Ok(())
-    }
-
-    /// Applies `batch` in one transaction; when that fails for a reason other than the store
-    /// (a projection's error), one notification at a time, so the failing one is isolated.
-    fn apply(&self, batch: &[Notification]) -> Result<()> {
-        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
-            return Ok(());
-        };
-        let tracking = Tracking::batch(&self.leader, first.id, last.id);
-        let error = match self.transact(&tracking, batch) {
-            Ok(()) => return Ok(()),
-            Err(e) => e,
-        };
-        if batch.len() == 1 || error.is_tracking_conflict() || is_transient(&error) {
-            return Err(error);
-        }
-        tracing::debug!(
-            target: "eventsourcing::projection",
-            projection = P::NAME,
-            first = first.id,
-            last = last.id,
-            error = %error.report(),
-            "a batch failed; applying its notifications one at a time"
-        );
-        for n in batch {
-            self.transact(&Tracking::new(&self.leader, n.id), std::slice::from_ref(n))?;
-        }
-        Ok(())
-    }
-
-    fn transact(&self, tracking: &Tracking, batch: &[Notification]) -> Result<()> {
-        let mapper = self.upstream.application().mapper();
-        self.store.transact(tracking, |tx| {
-            for notification in batch {
-                let received = Received {
-                    leader: &self.leader,
-                    notification,
-                    mapper,
-                };
-                let outcome = match self.follows.as_ref().map(|f| f.check(notification)) {
-                    Some(Ok(TopicCheck::Foreign)) => Ok(()),
-                    Some(Err(e)) => Err(e),
-                    Some(Ok(TopicCheck::Known)) | None => {
-                        catch_panic(|| self.projection.process(&received, tx)).and_then(|r| r)
-                    }
-                };
-                outcome.map_err(|source| match source {
-                    e if e.is_operational() => e,
-                    source => Error::Processing {
-                        application: P::NAME.to_owned(),
-                        leader: self.leader.clone(),
-                        notification_id: notification.id,
-                        source: Box::new(source),
-                    },
-                })?;
-            }
-            Ok(())
-        })
     }
 }
