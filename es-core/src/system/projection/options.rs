@@ -32,7 +32,7 @@ impl ProjectionOptions {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] naming the setting when `PROCESSING_BATCH` is not an integer above 0.
+    /// [`Error::Config`](crate::Error::Config) naming the setting when `PROCESSING_BATCH` is not an integer above 0.
     pub fn from_env(env: &Env) -> Result<Self> {
         Ok(Self {
             batch: super::super::apps::processing_batch(env)?,
