@@ -195,8 +195,19 @@ pub fn competing_runners_apply_each_event_once<V: CounterView>(
     for (d, t) in dogs.iter().enumerate() {
         last = save_dog(&app, &format!("dog{d}"), t);
     }
+    // Each runner, not only the first, must have come to the end: the view is checked after
+    // all three have read every event.
+    let started = std::time::Instant::now();
     for runner in &runners {
         runner.wait(last, deadline()).unwrap();
+        while runner.health().unwrap().followed < Some(last) {
+            assert!(
+                started.elapsed() < deadline(),
+                "a runner stayed behind: {:?}",
+                runner.health().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
     for runner in &runners {
         let health = runner.health().unwrap();

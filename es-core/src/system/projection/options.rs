@@ -59,6 +59,10 @@ pub struct ProjectionHealth {
     pub leader_position: Option<NotificationId>,
     /// The highest upstream notification the view has processed.
     pub position: Option<NotificationId>,
+    /// The last upstream notification this runner itself applied, or found applied by
+    /// another instance: where it follows from (`position` is the view's, which any
+    /// instance advances).
+    pub followed: Option<NotificationId>,
     /// How far the view is behind (an upper bound: ids may skip).
     pub lag: u64,
     /// When this runner last committed a batch.

@@ -76,6 +76,8 @@ pub(super) struct Status {
     pub(super) retrying: Option<String>,
     pub(super) failed: Option<Arc<Error>>,
     pub(super) conflicts: u64,
+    /// The last upstream notification this runner applied or found applied.
+    pub(super) followed: Option<NotificationId>,
 }
 
 impl<S: ViewStore + Send + Sync, P: Projection<S>> ProjectionRunner<S, P> {
@@ -118,7 +120,10 @@ impl<S: ViewStore + Send + Sync, P: Projection<S>> ProjectionRunner<S, P> {
             stop: StopHandle::new(),
             ended: StopHandle::new(),
             subscription: Mutex::new(Some(subscription.stop_handle())),
-            status: Mutex::new(Status::default()),
+            status: Mutex::new(Status {
+                followed: position,
+                ..Status::default()
+            }),
             _store: PhantomData,
         });
         let thread = {
@@ -246,6 +251,7 @@ impl<S: ViewStore + Send + Sync, P: Projection<S>> ProjectionRunner<S, P> {
             last_processed: status.last_processed,
             state,
             tracking_conflicts: status.conflicts,
+            followed: status.followed,
         })
     }
 

@@ -69,6 +69,7 @@ impl<S: ViewStore, P: Projection<S>> Shared<S, P> {
                 let recorder = self.upstream.application().recorder();
                 let s = recorder.subscribe(position, &[])?;
                 *lock(&self.subscription) = Some(s.stop_handle());
+                lock(&self.status).followed = position;
                 s
             }
         };
@@ -81,6 +82,7 @@ impl<S: ViewStore, P: Projection<S>> Shared<S, P> {
             self.apply(&batch)?;
             let mut status = lock(&self.status);
             status.last_processed = Some(SystemTime::now());
+            status.followed = batch.last().map(|n| n.id);
             if status.retrying.take().is_some() {
                 tracing::warn!(
                     target: "eventsourcing::projection",
