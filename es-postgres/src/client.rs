@@ -29,6 +29,36 @@ use crate::watch::Watch;
 /// first whenever the server answers.
 pub(crate) const MARGIN: Duration = Duration::from_secs(1);
 
+/// A statement sent and not yet answered.
+type Pending<'a> = std::pin::Pin<Box<dyn Future<Output = Result<u64, tokio_postgres::Error>> + 'a>>;
+
+/// Polls every future until all are done (the first error ends it): each sends its request
+/// when first polled, so they are all on the wire before any answer is awaited.
+async fn all(mut futures: Vec<Pending<'_>>) -> Result<(), tokio_postgres::Error> {
+    std::future::poll_fn(move |cx| {
+        let mut waiting = false;
+        let mut i = 0;
+        while i < futures.len() {
+            match futures[i].as_mut().poll(cx) {
+                std::task::Poll::Ready(Ok(_)) => {
+                    drop(futures.swap_remove(i));
+                }
+                std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Err(e)),
+                std::task::Poll::Pending => {
+                    waiting = true;
+                    i += 1;
+                }
+            }
+        }
+        if waiting {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(Ok(()))
+        }
+    })
+    .await
+}
+
 /// A call's failure: the driver's error, or no answer within the deadline.
 #[derive(Debug)]
 pub(crate) enum DbError {
@@ -190,6 +220,20 @@ impl Client {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, DbError> {
         self.calls.run(self.client.execute(statement, params))
+    }
+
+    /// Runs prepared statements pipelined: every request is sent before the first answer is
+    /// awaited, so the batch costs one round trip, not one per statement.
+    pub(crate) fn execute_pipelined(
+        &mut self,
+        calls: &[(Statement, Vec<&(dyn ToSql + Sync)>)],
+    ) -> Result<(), DbError> {
+        let client = &self.client;
+        let futures: Vec<Pending<'_>> = calls
+            .iter()
+            .map(|(statement, params)| Box::pin(client.execute(statement, params)) as Pending<'_>)
+            .collect();
+        self.calls.run(all(futures))
     }
 
     /// Runs `sql` in the simple protocol (no parameters; several statements allowed).

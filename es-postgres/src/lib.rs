@@ -28,4 +28,4 @@ pub use recorder::{
     PostgresTrackingRecorder,
 };
 pub use tls::{SslMode, TlsSettings};
-pub use view::{PgTx, PostgresView};
+pub use view::{Param, PgTx, PostgresView};

@@ -91,7 +91,7 @@ impl Conn {
         self.client().execute(&statement, values)
     }
 
-    fn prepared(&mut self, sql: &str) -> Result<Statement, DbError> {
+    pub(crate) fn prepared(&mut self, sql: &str) -> Result<Statement, DbError> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }

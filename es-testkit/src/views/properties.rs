@@ -265,7 +265,7 @@ where
     let poison = Arc::new(Mutex::new(HashSet::from(["panic-now".to_owned()])));
     let dogs = vec![tricks(0, 1)];
     let last = save_dog(&app, "dog", &dogs[0]);
-    let mut runner = start(&app, &view, &poison, 500);
+    let runner = start(&app, &view, &poison, 500);
     runner.wait(last, deadline()).unwrap();
     let e = runner
         .wait(last + 1, Duration::from_millis(100))
@@ -281,7 +281,17 @@ where
         "{e}"
     );
     runner.run_forever(Some(Duration::from_millis(50))).unwrap();
-    runner.stop().unwrap();
+    // Stopped from this thread while two others block in `wait` and `run_forever` (Python's
+    // `test_runner_stop`): both return, `wait` interrupted.
+    std::thread::scope(|s| {
+        let waiting = s.spawn(|| runner.wait(last + 1, deadline() * 4));
+        let running = s.spawn(|| runner.run_forever(None));
+        std::thread::sleep(Duration::from_millis(20));
+        runner.stop().unwrap();
+        let e = waiting.join().unwrap().unwrap_err();
+        assert!(matches!(e, Error::WaitInterrupted), "{e}");
+        running.join().unwrap().unwrap();
+    });
     let e = runner.wait(last + 1, deadline()).unwrap_err();
     assert!(matches!(e, Error::WaitInterrupted), "{e}");
     runner.run_forever(None).unwrap();

@@ -40,7 +40,7 @@ pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// * Dropping the runner stops it and joins its thread.
 pub struct ProjectionRunner<S: ViewStore, P: Projection<S>> {
     shared: Arc<Shared<S, P>>,
-    thread: Option<JoinHandle<()>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl<S: ViewStore, P: Projection<S>> std::fmt::Debug for ProjectionRunner<S, P> {
@@ -137,7 +137,7 @@ impl<S: ViewStore + Send + Sync, P: Projection<S>> ProjectionRunner<S, P> {
         };
         Ok(Self {
             shared,
-            thread: Some(thread),
+            thread: Mutex::new(Some(thread)),
         })
     }
 
@@ -202,12 +202,14 @@ impl<S: ViewStore + Send + Sync, P: Projection<S>> ProjectionRunner<S, P> {
         self.failure().map_or(Ok(()), Err)
     }
 
-    /// Stops the runner and joins its thread.
+    /// Stops the runner and joins its thread; from any thread, also while others are in
+    /// [`wait`](Self::wait) (which then returns [`Error::WaitInterrupted`]) or
+    /// [`run_forever`](Self::run_forever) (which returns).
     ///
     /// # Errors
     ///
     /// The error that had stopped the projection, if any ([`Error::EdgeStopped`]).
-    pub fn stop(&mut self) -> Result<()> {
+    pub fn stop(&self) -> Result<()> {
         self.halt();
         self.failure().map_or(Ok(()), Err)
     }
@@ -268,13 +270,14 @@ impl<S: ViewStore + Send + Sync, P: Projection<S>> ProjectionRunner<S, P> {
 }
 
 impl<S: ViewStore, P: Projection<S>> ProjectionRunner<S, P> {
-    fn halt(&mut self) {
+    fn halt(&self) {
         self.shared.stop.stop();
         self.shared.ended.stop();
         if let Some(s) = lock(&self.shared.subscription).as_ref() {
             s.stop();
         }
-        if let Some(thread) = self.thread.take() {
+        let thread = lock(&self.thread).take();
+        if let Some(thread) = thread {
             // The thread catches the projection's panics; a join error is a bug of the runner.
             if thread.join().is_err() {
                 tracing::error!(
