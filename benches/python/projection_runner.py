@@ -82,7 +82,7 @@ def postgres_env():
     return env
 
 
-def create_schema(env, schema):
+def run_sql(env, statement):
     with psycopg.connect(
         dbname=env["POSTGRES_DBNAME"],
         host=env["POSTGRES_HOST"],
@@ -91,19 +91,15 @@ def create_schema(env, schema):
         password=env["POSTGRES_PASSWORD"],
         autocommit=True,
     ) as conn:
-        conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(schema)))
+        conn.execute(statement)
+
+
+def create_schema(env, schema):
+    run_sql(env, SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(schema)))
 
 
 def drop_schema(env, schema):
-    with psycopg.connect(
-        dbname=env["POSTGRES_DBNAME"],
-        host=env["POSTGRES_HOST"],
-        port=env["POSTGRES_PORT"],
-        user=env["POSTGRES_USER"],
-        password=env["POSTGRES_PASSWORD"],
-        autocommit=True,
-    ) as conn:
-        conn.execute(SQL("DROP SCHEMA IF EXISTS {0} CASCADE").format(Identifier(schema)))
+    run_sql(env, SQL("DROP SCHEMA IF EXISTS {0} CASCADE").format(Identifier(schema)))
 
 
 def main():

@@ -12,6 +12,29 @@ use crate::apps::domain::Counter;
 use crate::apps::{Open, application};
 use crate::support::deadline;
 
+/// What a property runs on: an application on `storage` (kept open by `_open`), a fresh view,
+/// and the tricks that fail the projection.
+struct Fixture<V> {
+    _open: Open,
+    app: Arc<es_core::application::Application>,
+    view: Arc<V>,
+    poison: Arc<Mutex<HashSet<String>>>,
+}
+
+impl<V: CounterView> Fixture<V> {
+    fn new(make: &dyn Fn() -> V, storage: &dyn Fn() -> Open, poisoned: &[&str]) -> Self {
+        let open = storage();
+        Self {
+            app: Arc::new(application(&open, "views", &[], false)),
+            _open: open,
+            view: Arc::new(make()),
+            poison: Arc::new(Mutex::new(
+                poisoned.iter().map(|t| (*t).to_owned()).collect(),
+            )),
+        }
+    }
+}
+
 /// Python's `EventCountersViewTestCase`, on the store alone: tracking records commit with
 /// the view's changes; a record at or below the position (also one covering a batch that
 /// overlaps it) is refused and changes nothing; a failing transaction changes nothing;
@@ -93,10 +116,12 @@ pub fn a_failing_event_keeps_the_events_before_it_once<V: CounterView>(
 ) where
     V::Store: Send + Sync,
 {
-    let open = storage();
-    let app = Arc::new(application(&open, "views", &[], false));
-    let view = Arc::new(make());
-    let poison = Arc::new(Mutex::new(HashSet::from(["poisoned".to_owned()])));
+    let Fixture {
+        _open,
+        app,
+        view,
+        poison,
+    } = Fixture::new(make, storage, &["poisoned"]);
     let mut dogs = vec![tricks(0, 3), tricks(1, 2)];
     for (i, t) in dogs.iter().enumerate() {
         save_dog(&app, &format!("dog{i}"), t);
@@ -142,10 +167,12 @@ pub fn each_event_is_applied_once_across_restarts<V: CounterView>(
 ) where
     V::Store: Send + Sync,
 {
-    let open = storage();
-    let app = Arc::new(application(&open, "views", &[], false));
-    let view = Arc::new(make());
-    let poison = Arc::new(Mutex::new(HashSet::new()));
+    let Fixture {
+        _open,
+        app,
+        view,
+        poison,
+    } = Fixture::new(make, storage, &[]);
     let mut dogs = Vec::new();
     for round in 0..6 {
         let batch = [1, 3, 500][round % 3];
@@ -180,10 +207,12 @@ pub fn competing_runners_apply_each_event_once<V: CounterView>(
 ) where
     V::Store: Send + Sync,
 {
-    let open = storage();
-    let app = Arc::new(application(&open, "views", &[], false));
-    let view = Arc::new(make());
-    let poison = Arc::new(Mutex::new(HashSet::new()));
+    let Fixture {
+        _open,
+        app,
+        view,
+        poison,
+    } = Fixture::new(make, storage, &[]);
     // Each runner knows where it starts when `start` returns: all three start before the
     // first event, so each reads every event and must not apply what another applied.
     let runners: Vec<_> = [1, 1, 3]
@@ -228,10 +257,12 @@ pub fn filtered_events_are_waited_for<V: CounterView>(
 ) where
     V::Store: Send + Sync,
 {
-    let open = storage();
-    let app = Arc::new(application(&open, "views", &[], false));
-    let view = Arc::new(make());
-    let poison = Arc::new(Mutex::new(HashSet::new()));
+    let Fixture {
+        _open,
+        app,
+        view,
+        poison,
+    } = Fixture::new(make, storage, &[]);
     let dogs = vec![tricks(0, 2)];
     save_dog(&app, "dog", &dogs[0]);
     let mut counter = Counter::start("foreign");
@@ -259,10 +290,12 @@ pub fn wait_stop_and_panics<V: CounterView>(make: &dyn Fn() -> V, storage: &dyn 
 where
     V::Store: Send + Sync,
 {
-    let open = storage();
-    let app = Arc::new(application(&open, "views", &[], false));
-    let view = Arc::new(make());
-    let poison = Arc::new(Mutex::new(HashSet::from(["panic-now".to_owned()])));
+    let Fixture {
+        _open,
+        app,
+        view,
+        poison,
+    } = Fixture::new(make, storage, &["panic-now"]);
     let dogs = vec![tricks(0, 1)];
     let last = save_dog(&app, "dog", &dogs[0]);
     let runner = start(&app, &view, &poison, 500);
