@@ -61,7 +61,7 @@ macro_rules! impl_recorder_traits {
                 gt: Option<$crate::persistence::NotificationId>,
                 topics: &[String],
             ) -> $crate::Result<$crate::persistence::Subscription> {
-                $crate::backend::subscribe(&self.$field, gt, topics)
+                $crate::backend::Backend::subscribe(&self.$field, gt, topics)
             }
             fn reads_ahead(&self) -> bool {
                 $crate::backend::Backend::reads_ahead(&*self.$field)

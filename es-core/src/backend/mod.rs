@@ -230,6 +230,24 @@ pub trait Backend: Send + Sync + Debug + 'static {
     fn prepare_subscription(self: &Arc<Self>) -> Result<()> {
         Ok(())
     }
+
+    /// As [`ApplicationRecorder::subscribe`](crate::persistence::ApplicationRecorder::subscribe):
+    /// the notifications after `gt` with one of `topics`. The provided method is
+    /// [`selecting_subscription`]: it selects through this backend, woken by its events
+    /// notifier and polling at its poll interval. A backend whose store pushes its commits
+    /// overrides it, as "Push subscriptions" in the [module documentation](self) shows; its
+    /// recorders keep every other part of the seam (the state-size check, `wait`).
+    ///
+    /// # Errors
+    ///
+    /// What stops the subscription from starting.
+    fn subscribe(
+        self: &Arc<Self>,
+        gt: Option<NotificationId>,
+        topics: &[String],
+    ) -> Result<Subscription> {
+        selecting_subscription(self, gt, topics)
+    }
 }
 
 fn not_supported<B: ?Sized>(operation: &'static str) -> Error {
@@ -248,7 +266,7 @@ fn not_supported<B: ?Sized>(operation: &'static str) -> Error {
 /// # Errors
 ///
 /// Errors of [`Backend::prepare_subscription`].
-pub fn subscribe<B: Backend>(
+pub fn selecting_subscription<B: Backend + ?Sized>(
     backend: &Arc<B>,
     gt: Option<NotificationId>,
     topics: &[String],

@@ -50,6 +50,19 @@ impl Subscription {
     /// A subscription to the notifications after `gt` (all when `None`) with one of `topics`
     /// (all when empty), read with `fetch`, which runs a `select_notifications`.
     ///
+    /// The contract of `fetch(q)`, for a source that selects and for one that is pushed to:
+    /// it returns, in ascending id order, the notifications `q` admits (after `q`'s start, with
+    /// one of its topics, at most its
+    /// [`effective_limit`](NotificationQuery::effective_limit)), and none is missing between
+    /// `q`'s start and the last one returned. An empty `Vec` means that nothing more is
+    /// available now: the subscription calls `fetch` again when it is woken
+    /// ([`woken_by`](Self::woken_by)), at its polling interval, or one back-off step after an
+    /// `Err`. A pushed source's `fetch` returns what was pushed, and the hand-off from its
+    /// backlog to the pushes is its to get right: it starts receiving pushes *before* it reads
+    /// the backlog (a commit in between is otherwise in neither), and it drops pushes it has
+    /// already returned from the backlog. The kit's `subscriptions_under_concurrent_writes`
+    /// catches a source that registers second.
+    ///
     /// Without [`woken_by`](Self::woken_by) or [`polling`](Self::polling) it blocks until stopped
     /// once it has caught up.
     pub fn new<F>(fetch: F, gt: Option<NotificationId>, topics: &[String]) -> Self

@@ -6,6 +6,7 @@
 mod flaws;
 mod lease_flaws;
 mod leases;
+mod push;
 mod stores;
 mod suites;
 mod views;
@@ -19,7 +20,8 @@ use es_testkit::{
 };
 
 use flaws::{Broken, Flaw};
-use stores::{Ids, PushGap, Unordered};
+use push::{Handoff, PushRecorder};
+use stores::{Ids, Unordered};
 
 /// How many times each broken recorder meets each property that must catch it.
 fn runs() -> usize {
@@ -159,10 +161,30 @@ fn subscriptions_that_ignore_topics_are_caught() {
 #[test]
 fn the_catch_up_gap_of_a_push_subscription_is_caught() {
     caught(
-        "subscriptions::subscriptions_under_concurrent_writes / PushGap",
+        "subscriptions::subscriptions_under_concurrent_writes / PushRecorder(BacklogFirst)",
         || {
-            subscriptions::subscriptions_under_concurrent_writes(&PushGap::default);
+            subscriptions::subscriptions_under_concurrent_writes(&|| {
+                PushRecorder::new(Handoff::BacklogFirst)
+            });
         },
+    );
+    caught(
+        "subscriptions::subscriptions_under_concurrent_writes / PushRecorder(DrainAfterBacklog)",
+        || {
+            subscriptions::subscriptions_under_concurrent_writes(&|| {
+                PushRecorder::new(Handoff::DrainAfterBacklog)
+            });
+        },
+    );
+}
+
+/// The push store written as the guide says passes the whole kit through the seam, including
+/// the state-size refusal its own storage never makes.
+#[test]
+fn the_correct_push_store_passes_the_kit() {
+    es_testkit::check_process_recorder(
+        &|| PushRecorder::new(Handoff::RegisterFirst),
+        es_testkit::Options::default().gap_free().no_leases(),
     );
 }
 

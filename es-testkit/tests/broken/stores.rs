@@ -1,10 +1,8 @@
 //! Broken recorders with a store of their own: ids handed out outside the lock that orders
-//! commits, and a push subscription with the catch-up gap. None of them sleeps: every race is
-//! left to the scheduler, as in a real backend.
+//! commits. None of them sleeps: every race is left to the scheduler, as in a real backend.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,7 +10,6 @@ use es_core::{
     AggregateRecorder, ApplicationRecorder, Error, EventQuery, Notification, NotificationId,
     NotificationQuery, Result, StoredEvent, Subscription, Uuid,
 };
-use es_popo::PopoApplicationRecorder;
 
 /// How ids are handed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,62 +126,5 @@ impl ApplicationRecorder for Unordered {
         let log = Arc::clone(&self.log);
         let fetch = move |q: &NotificationQuery| Ok(select(&log, q));
         Ok(Subscription::new(fetch, gt, topics).polling(Duration::from_millis(2)))
-    }
-}
-
-/// The in-memory recorder with push subscriptions written the classic wrong way: a new
-/// subscription reads the backlog, then registers for pushes. A commit between the two is in
-/// neither. Inserts and pushes happen under one lock, so pushes arrive in id order: the gap is
-/// the only flaw.
-#[derive(Debug, Default)]
-pub(crate) struct PushGap {
-    inner: PopoApplicationRecorder,
-    listeners: Mutex<Vec<Sender<Notification>>>,
-}
-
-impl AggregateRecorder for PushGap {
-    fn insert_events(&self, events: &[StoredEvent]) -> Result<Vec<NotificationId>> {
-        let mut listeners = self.listeners.lock().unwrap();
-        let ids = self.inner.insert_events(events)?;
-        for (id, e) in ids.iter().zip(events) {
-            listeners.retain(|l| l.send(Notification::new(*id, e.clone())).is_ok());
-        }
-        Ok(ids)
-    }
-
-    fn select_events(&self, originator_id: Uuid, query: &EventQuery) -> Result<Vec<StoredEvent>> {
-        self.inner.select_events(originator_id, query)
-    }
-}
-
-impl ApplicationRecorder for PushGap {
-    fn select_notifications(&self, query: &NotificationQuery) -> Result<Vec<Notification>> {
-        self.inner.select_notifications(query)
-    }
-
-    fn max_notification_id(&self) -> Result<Option<NotificationId>> {
-        self.inner.max_notification_id()
-    }
-
-    fn subscribe(&self, gt: Option<NotificationId>, topics: &[String]) -> Result<Subscription> {
-        let backlog = es_testkit::support::read_all_after(&self.inner, gt);
-        let (tx, rx) = mpsc::channel();
-        self.listeners.lock().unwrap().push(tx);
-        let pending = Mutex::new((backlog, rx));
-        let fetch = move |q: &NotificationQuery| {
-            let mut pending = pending.lock().unwrap();
-            let (backlog, rx): &mut (Vec<Notification>, Receiver<Notification>) = &mut pending;
-            backlog.extend(rx.try_iter());
-            let mut out = Vec::new();
-            backlog.retain(|n| {
-                let take = q.admits(n.id, &n.topic) && out.len() < q.effective_limit();
-                if take {
-                    out.push(n.clone());
-                }
-                !take && q.first_id().is_none_or(|first| n.id >= first)
-            });
-            Ok(out)
-        };
-        Ok(Subscription::new(fetch, gt, topics).polling(Duration::from_millis(1)))
     }
 }
