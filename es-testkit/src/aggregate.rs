@@ -6,7 +6,7 @@ use es_core::{AggregateRecorder, EventQuery, Uuid};
 use crate::model::{Target, execute};
 use crate::run::run_ops;
 use crate::strategies::Level;
-use crate::support::event;
+use crate::support::{assert_same_list, event};
 
 const REGRESSIONS: &str = "aggregate";
 
@@ -27,9 +27,10 @@ pub fn insert_and_select<R: AggregateRecorder>(make: &dyn Fn() -> R) {
 
     let e1 = event(id1, 1, "topic1");
     r.insert_events(std::slice::from_ref(&e1)).unwrap();
-    assert_eq!(
-        r.select_events(id1, &EventQuery::new()).unwrap(),
-        std::slice::from_ref(&e1)
+    assert_same_list(
+        std::slice::from_ref(&e1),
+        &r.select_events(id1, &EventQuery::new()).unwrap(),
+        "after the first insert",
     );
 
     let e2 = event(id1, 2, "topic2");
@@ -50,31 +51,38 @@ pub fn insert_and_select<R: AggregateRecorder>(make: &dyn Fn() -> R) {
             e.report()
         );
     }
-    assert_eq!(
-        r.select_events(id1, &EventQuery::new()).unwrap(),
+    assert_same_list(
         std::slice::from_ref(&e1),
-        "a failed batch stores nothing"
+        &r.select_events(id1, &EventQuery::new()).unwrap(),
+        "a failed batch stores nothing",
     );
 
     r.insert_events(&[e2.clone(), e3.clone()]).unwrap();
     let all = r.select_events(id1, &EventQuery::new()).unwrap();
-    assert_eq!(all, [e1.clone(), e2.clone(), e3.clone()]);
-    assert_eq!(
-        r.select_events(id1, &last).unwrap(),
-        std::slice::from_ref(&e3)
+    assert_same_list(&[e1.clone(), e2.clone(), e3.clone()], &all, "all three");
+    assert_same_list(
+        std::slice::from_ref(&e3),
+        &r.select_events(id1, &last).unwrap(),
+        "the last (descending, limit 1)",
     );
     let before = EventQuery::new().up_to(2).descending().limit(1);
-    assert_eq!(
-        r.select_events(id1, &before).unwrap(),
-        std::slice::from_ref(&e2)
+    assert_same_list(
+        std::slice::from_ref(&e2),
+        &r.select_events(id1, &before).unwrap(),
+        "up to 2, descending, limit 1",
     );
     let between = EventQuery::new().after(1).up_to(2);
-    assert_eq!(
-        r.select_events(id1, &between).unwrap(),
-        std::slice::from_ref(&e2)
+    assert_same_list(
+        std::slice::from_ref(&e2),
+        &r.select_events(id1, &between).unwrap(),
+        "after 1, up to 2",
     );
     let desc = EventQuery::new().descending();
-    assert_eq!(r.select_events(id1, &desc).unwrap(), [e3, e2, e1]);
+    assert_same_list(
+        &[e3, e2, e1],
+        &r.select_events(id1, &desc).unwrap(),
+        "all, descending",
+    );
     let empty_range = EventQuery::new().after(3).up_to(1);
     assert!(r.select_events(id1, &empty_range).unwrap().is_empty());
 
@@ -82,7 +90,11 @@ pub fn insert_and_select<R: AggregateRecorder>(make: &dyn Fn() -> R) {
     assert!(r.select_events(id2, &EventQuery::new()).unwrap().is_empty());
     let zero = event(id2, 0, "topic1");
     r.insert_events(std::slice::from_ref(&zero)).unwrap();
-    assert_eq!(r.select_events(id2, &EventQuery::new()).unwrap(), [zero]);
+    assert_same_list(
+        &[zero],
+        &r.select_events(id2, &EventQuery::new()).unwrap(),
+        "version 0",
+    );
 }
 
 /// Stored events round-trip exactly: empty and binary states, long topics, large versions.
@@ -96,7 +108,11 @@ pub fn events_round_trip<R: AggregateRecorder>(make: &dyn Fn() -> R) {
         es_core::StoredEvent::new(id, i64::MAX.unsigned_abs(), "Max.Version", b"x".to_vec()),
     ];
     r.insert_events(&events).unwrap();
-    assert_eq!(r.select_events(id, &EventQuery::new()).unwrap(), events);
+    assert_same_list(
+        &events,
+        &r.select_events(id, &EventQuery::new()).unwrap(),
+        "every event as inserted",
+    );
 }
 
 /// Random sequences of batches and selects agree with the model, error kinds included.

@@ -121,7 +121,8 @@ pub fn non_interleaving_batches<R: ApplicationRecorder>(make: &dyn Fn() -> R) {
         assert_eq!(ids.len(), events.len());
         assert!(
             ids.windows(2).all(|w| w[1] == w[0] + 1),
-            "batch ids not contiguous: {ids:?}"
+            "batch ids not contiguous: {}",
+            crate::support::ids_summary(ids)
         );
         for (id, e) in ids.iter().zip(events) {
             assert!(seen.insert(*id), "id {id} given twice");

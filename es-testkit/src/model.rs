@@ -10,6 +10,7 @@ use es_core::{
 use proptest::test_runner::TestCaseError;
 
 use crate::strategies::{EventSpec, ORIGINATORS, Op, TOPICS, UPSTREAMS};
+use crate::support::list_report;
 
 /// What the model expects an insert to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +106,10 @@ impl Model {
                 }
             }
             if ids.windows(2).any(|w| w[1] != w[0] + 1) {
-                return Err(format!("ids of one batch not contiguous: {ids:?}"));
+                return Err(format!(
+                    "ids of one batch not contiguous: {}",
+                    crate::support::ids_summary(ids)
+                ));
             }
             for (&id, event) in ids.iter().zip(events) {
                 self.log.insert(id, event.clone());
@@ -228,11 +232,14 @@ fn check_insert(
             .record(events, tracking, check_ids.then_some(ids.as_slice()))
             .map_err(TestCaseError::fail),
         Ok(ids) => Err(TestCaseError::fail(format!(
-            "expected {expected:?}, got ids {ids:?} for {events:?} {tracking:?}"
+            "expected {expected:?}, got ids {} for an insert of {} events, tracking {tracking:?}",
+            crate::support::ids_summary(&ids),
+            events.len()
         ))),
         Err(e) if expected.matches(&e) => Ok(()),
         Err(e) => Err(TestCaseError::fail(format!(
-            "expected {expected:?}, got error {e} for {events:?} {tracking:?}"
+            "expected {expected:?}, got error {e} for an insert of {} events, tracking {tracking:?}",
+            events.len()
         ))),
     }
 }
@@ -324,7 +331,8 @@ fn step(target: Target<'_>, case: &Case, model: &mut Model, op: &Op) -> Result<(
             q.limit = *limit;
             let id = case.originators[*originator];
             let got = r.select_events(id, &q).map_err(fail)?;
-            proptest::prop_assert_eq!(got, model.select_events(id, &q), "select_events {:?}", q);
+            let report = list_report(&model.select_events(id, &q), &got);
+            proptest::prop_assert!(report.is_empty(), "select_events {:?}: {}", q, report);
         }
         Op::SelectNotifications {
             start,
@@ -349,7 +357,8 @@ fn step(target: Target<'_>, case: &Case, model: &mut Model, op: &Op) -> Result<(
             }
             let q = model.confine(q);
             let got = r.select_notifications(&q).map_err(fail)?;
-            proptest::prop_assert_eq!(got, model.select_notifications(&q), "{:?}", q);
+            let report = list_report(&model.select_notifications(&q), &got);
+            proptest::prop_assert!(report.is_empty(), "{:?}: {}", q, report);
         }
         Op::MaxNotificationId => {
             let r = application_of(target).ok_or_else(unsupported)?;

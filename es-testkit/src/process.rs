@@ -6,7 +6,7 @@ use es_core::{EventQuery, ProcessRecorder, Tracking, Uuid};
 use crate::model::{Target, execute};
 use crate::run::run_ops;
 use crate::strategies::Level;
-use crate::support::event;
+use crate::support::{assert_same_list, event};
 use crate::tracking::upstream;
 
 const REGRESSIONS: &str = "process";
@@ -47,7 +47,7 @@ pub fn insert_select<R: ProcessRecorder>(make: &dyn Fn() -> R) {
         .unwrap_err();
     assert!(e.is_tracking_conflict(), "{e}");
     let stored = r.select_events(id, &EventQuery::new()).unwrap();
-    assert_eq!(stored, [e1.clone(), e2.clone()], "events rolled back");
+    assert_same_list(&[e1.clone(), e2.clone()], &stored, "events rolled back");
 
     r.insert_events_with_tracking(std::slice::from_ref(&e3), &t2)
         .unwrap();
@@ -55,7 +55,11 @@ pub fn insert_select<R: ProcessRecorder>(make: &dyn Fn() -> R) {
     r.insert_events(std::slice::from_ref(&e4)).unwrap();
     assert_eq!(r.max_tracking_id(&up).unwrap(), Some(2));
     let stored = r.select_events(id, &EventQuery::new()).unwrap();
-    assert_eq!(stored, [e1, e2, e3, e4]);
+    assert_same_list(
+        &[e1, e2, e3, e4],
+        &stored,
+        "events with and without tracking",
+    );
 }
 
 /// Python `test_has_tracking_id`: tracking without events ("processed, nothing produced").

@@ -58,7 +58,7 @@ where
     let mut runner = TestRunner::new(config(suite));
     match runner.run(&ops(level), |ops| test(&ops)) {
         Ok(()) => {}
-        Err(TestError::Fail(why, ops)) => panic!("{why}\nminimal failing operations: {ops:#?}"),
+        Err(TestError::Fail(why, ops)) => panic!("{why}\nminimal failing operations: {ops:?}"),
         Err(e) => panic!("{e}"),
     }
 }

@@ -14,8 +14,9 @@ pub const UPSTREAMS: usize = 2;
 /// The range of tracking ids.
 pub const TRACKING_IDS: u64 = 8;
 
-/// An event by indexes into the case's originators and topics.
-#[derive(Debug, Clone)]
+/// An event by indexes into the case's originators and topics. Its `Debug` is compact
+/// (`o1v2t0` and the state's length when it has one), for short failure messages.
+#[derive(Clone)]
 pub struct EventSpec {
     /// Index of the originator.
     pub originator: usize,
@@ -25,6 +26,16 @@ pub struct EventSpec {
     pub topic: usize,
     /// The state bytes.
     pub state: Vec<u8>,
+}
+
+impl std::fmt::Debug for EventSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "o{}v{}t{}", self.originator, self.version, self.topic)?;
+        match self.state.len() {
+            0 => Ok(()),
+            n => write!(f, "+{n}B"),
+        }
+    }
 }
 
 /// One operation of a model-based case. Notification bounds are offsets from the case's baseline

@@ -89,6 +89,11 @@ pub fn set_deadline(deadline: Duration) {
     DEADLINE_MS.store(ms, Ordering::Relaxed);
 }
 
+/// Undoes [`set_deadline`]: [`deadline`] is `ES_TESTKIT_DEADLINE` (or its default) again.
+pub fn clear_deadline() {
+    DEADLINE_MS.store(0, Ordering::Relaxed);
+}
+
 /// How long a kit property waits for anything (a notification, a tracking record, readers to
 /// catch up) before it fails saying what it waited for: `ES_TESTKIT_DEADLINE` seconds (raise it
 /// for a slow server), 10 by default. No kit property waits without one.
@@ -163,6 +168,46 @@ pub fn next_ids(sub: &mut Subscription, n: usize, what: &str) -> Vec<u64> {
     got
 }
 
+/// A short account of how `got` differs from `expected` (empty when equal): both lengths and
+/// the first position where they differ, with the two items there. What the kit prints instead
+/// of two whole vectors.
+pub fn list_report<T: PartialEq + std::fmt::Debug>(expected: &[T], got: &[T]) -> String {
+    if expected == got {
+        return String::new();
+    }
+    let at = expected
+        .iter()
+        .zip(got)
+        .position(|(e, g)| e != g)
+        .unwrap_or(expected.len().min(got.len()));
+    let item = |list: &[T]| {
+        list.get(at)
+            .map_or_else(|| "nothing".to_owned(), |t| format!("{t:?}"))
+    };
+    format!(
+        "expected {} items, got {}; first difference at index {at}: expected {}, got {}",
+        expected.len(),
+        got.len(),
+        item(expected),
+        item(got)
+    )
+}
+/// `ids` for a failure message: their count and at most the first ten.
+pub fn ids_summary(ids: &[u64]) -> String {
+    let shown: Vec<String> = ids.iter().take(10).map(u64::to_string).collect();
+    match ids.len().saturating_sub(10) {
+        0 => format!("{} [{}]", ids.len(), shown.join(", ")),
+        more => format!("{} [{}, ... {more} more]", ids.len(), shown.join(", ")),
+    }
+}
+
+/// Panics with `what` and a [`list_report`] unless `got` equals `expected`.
+#[track_caller]
+pub fn assert_same_list<T: PartialEq + std::fmt::Debug>(expected: &[T], got: &[T], what: &str) {
+    let report = list_report(expected, got);
+    assert!(report.is_empty(), "{what}: {report}");
+}
+
 /// What differs between the `expected` and the `got` sequences of notification ids, for
 /// failure messages: the ids missing, duplicated, unexpected and out of order (at most ten of
 /// each, with counts), never whole vectors. Empty when they are equal.
@@ -170,14 +215,7 @@ pub fn id_report(expected: &[u64], got: &[u64]) -> String {
     if expected == got {
         return String::new();
     }
-    fn some(ids: &[u64]) -> String {
-        let shown: Vec<String> = ids.iter().take(10).map(u64::to_string).collect();
-        let more = ids.len().saturating_sub(10);
-        match more {
-            0 => format!("{} [{}]", ids.len(), shown.join(", ")),
-            _ => format!("{} [{}, ... {more} more]", ids.len(), shown.join(", ")),
-        }
-    }
+    let some = ids_summary;
     let want: BTreeSet<u64> = expected.iter().copied().collect();
     let mut seen = BTreeSet::new();
     let (mut duplicated, mut unexpected) = (Vec::new(), Vec::new());

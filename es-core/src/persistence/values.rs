@@ -1,5 +1,7 @@
 //! The values recorders store and return.
 
+use std::fmt;
+
 use uuid::Uuid;
 
 /// The position of an event in an application's notification log, from 1.
@@ -7,7 +9,10 @@ pub type NotificationId = u64;
 
 /// An event as recorders store it: the aggregate it belongs to, its version, its topic and its
 /// encoded state (JSON, possibly compressed and encrypted; recorders treat it as opaque bytes).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Its `Debug` shows the state's length and a fingerprint, not its bytes: states hold what
+/// users wrote (and a failed assertion on a vector of events stays short).
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct StoredEvent {
     /// The aggregate (originator) the event belongs to.
     pub originator_id: Uuid,
@@ -36,8 +41,9 @@ impl StoredEvent {
     }
 }
 
-/// A stored event with its position in the application's notification log.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A stored event with its position in the application's notification log. Its `Debug` shows
+/// the state as [`StoredEvent`]'s does.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Notification {
     /// The notification id: the event's position in the log, from 1. Ids increase in commit
     /// order; PostgreSQL may leave gaps where transactions rolled back.
@@ -122,5 +128,73 @@ impl Tracking {
             notification_id: last,
             first_notification_id: first.min(last),
         }
+    }
+}
+
+/// A state in `Debug` output: its length and a 32-bit FNV-1a fingerprint, so that two states
+/// that differ show different values without showing what either holds.
+struct StateSummary<'a>(&'a [u8]);
+
+impl fmt::Debug for StateSummary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hash = self.0.iter().fold(0x811c_9dc5_u32, |h, &b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        write!(f, "<{} bytes, fnv {hash:08x}>", self.0.len())
+    }
+}
+
+impl fmt::Debug for StoredEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredEvent")
+            .field("originator_id", &self.originator_id)
+            .field("originator_version", &self.originator_version)
+            .field("topic", &self.topic)
+            .field("state", &StateSummary(&self.state))
+            .finish()
+    }
+}
+
+impl fmt::Debug for Notification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Notification")
+            .field("id", &self.id)
+            .field("originator_id", &self.originator_id)
+            .field("originator_version", &self.originator_version)
+            .field("topic", &self.topic)
+            .field("state", &StateSummary(&self.state))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_a_states_length_and_fingerprint_not_its_bytes() {
+        let id = Uuid::nil();
+        let secret = br#"{"name":"Fido","card":"4111111111111111"}"#.to_vec();
+        let event = StoredEvent::new(id, 1, "Dog.Registered", secret.clone());
+        let shown = format!("{event:?}");
+        assert!(
+            shown.contains("Dog.Registered") && shown.contains("<41 bytes, fnv "),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("4111") && !shown.contains("123, 34"),
+            "{shown}"
+        );
+        let other = StoredEvent::new(id, 1, "Dog.Registered", b"{}".to_vec());
+        assert_ne!(
+            format!("{other:?}"),
+            shown,
+            "different states show differently"
+        );
+        let n = format!("{:?}", Notification::new(7, event));
+        assert!(
+            n.contains("id: 7") && n.contains("<41 bytes, fnv ") && !n.contains("4111"),
+            "{n}"
+        );
     }
 }

@@ -12,6 +12,7 @@ mod suites;
 mod views;
 
 use std::panic::{RefUnwindSafe, catch_unwind};
+use std::sync::{Mutex, Once, PoisonError, RwLock};
 use std::time::Duration;
 
 use es_popo::PopoProcessRecorder;
@@ -32,10 +33,55 @@ fn runs() -> usize {
         .unwrap_or(1)
 }
 
-/// Runs `property` [`runs`] times and asserts that it failed every time; prints the count.
+/// The longest failure message a property may print: a reader sees what went wrong at a glance
+/// (ids and counts, never whole vectors of events).
+const LONGEST_MESSAGE: usize = 800;
+
+/// The failure messages longer than [`LONGEST_MESSAGE`], from any thread of this binary.
+static LONG_MESSAGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Installs (once) a panic hook that records over-long messages, then reports as usual.
+fn watch_message_lengths() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = info
+                .payload()
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| info.payload().downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            if message.len() > LONGEST_MESSAGE {
+                let head: String = message.chars().take(200).collect();
+                let mut long = LONG_MESSAGES.lock().unwrap_or_else(PoisonError::into_inner);
+                long.push(format!("{} chars: {head}...", message.len()));
+            }
+            report(info);
+        }));
+    });
+}
+
+/// Held shared by every [`caught`] (which shortens the kit's deadline for the process) and
+/// exclusively by every [`control`] (which runs with the kit's own deadline).
+static DEADLINES: RwLock<()> = RwLock::new(());
+
+/// Runs a correct store through properties that must pass, with the kit's own deadline (a
+/// user's), while no [`caught`] runs: the shortened deadline of the negative controls is
+/// theirs, and failed a correct store on a busy machine.
+pub(crate) fn control(run: impl FnOnce()) {
+    let _alone = DEADLINES.write().unwrap_or_else(PoisonError::into_inner);
+    support::clear_deadline();
+    run();
+}
+
+/// Runs `property` [`runs`] times and asserts that it failed every time, with messages no longer
+/// than [`LONGEST_MESSAGE`]; prints the count.
 fn caught(what: &str, property: impl Fn() + RefUnwindSafe) {
+    let _shared = DEADLINES.read().unwrap_or_else(PoisonError::into_inner);
     // A recorder that never wakes is caught at the deadline: keep it short here.
     support::set_deadline(Duration::from_secs(1));
+    watch_message_lengths();
     let runs = runs();
     let caught = (0..runs)
         .filter(|_| catch_unwind(&property).is_err())
@@ -44,6 +90,12 @@ fn caught(what: &str, property: impl Fn() + RefUnwindSafe) {
     assert_eq!(
         caught, runs,
         "{what}: the property passed a broken recorder"
+    );
+    let long = std::mem::take(&mut *LONG_MESSAGES.lock().unwrap_or_else(PoisonError::into_inner));
+    assert!(
+        long.is_empty(),
+        "{what} (or a property running beside it) failed with messages over {LONGEST_MESSAGE} \
+         characters: {long:?}"
     );
 }
 
@@ -182,10 +234,12 @@ fn the_catch_up_gap_of_a_push_subscription_is_caught() {
 /// the state-size refusal its own storage never makes.
 #[test]
 fn the_correct_push_store_passes_the_kit() {
-    es_testkit::check_process_recorder(
-        &|| PushRecorder::new(Handoff::RegisterFirst),
-        es_testkit::Options::default().gap_free().no_leases(),
-    );
+    control(|| {
+        es_testkit::check_process_recorder(
+            &|| PushRecorder::new(Handoff::RegisterFirst),
+            es_testkit::Options::default().gap_free().no_leases(),
+        );
+    });
 }
 
 #[test]
@@ -301,10 +355,12 @@ fn followers_that_process_a_position_twice_are_caught() {
 /// from the flaws, not from the properties.
 #[test]
 fn the_correct_recorder_passes_the_same_properties() {
-    es_testkit::check_process_recorder(
-        &PopoProcessRecorder::new,
-        es_testkit::Options::default().gap_free(),
-    );
+    control(|| {
+        es_testkit::check_process_recorder(
+            &PopoProcessRecorder::new,
+            es_testkit::Options::default().gap_free(),
+        );
+    });
 }
 
 #[test]

@@ -163,16 +163,18 @@ fn broken_recorders_fail_the_system_suite() {
 /// The correct in-memory storage passes the application and system suites.
 #[test]
 fn the_correct_storage_passes_the_application_and_system_suites() {
-    let storage = || storage_of(PopoProcessRecorder::new);
-    apps::save_get_versions_and_not_found(&storage);
-    apps::snapshots_are_taken_at_intervals_and_used_on_load(&storage);
-    apps::the_cache_never_returns_state_older_than_the_store(&storage);
-    systems::both_runners_catch_up_with_a_backlog_at_start(&storage);
-    systems::a_poison_event_is_processed_once_after_the_cure(&storage);
-    failures::a_panicking_policy_fails_its_edge(&storage);
-    failures::an_unknown_topic_under_a_followed_prefix_stops_the_edge(&storage);
-    follows::a_declared_follower_sees_only_its_topics(&storage);
-    failures::a_snapshot_that_does_not_decode_is_replayed(&storage);
-    parking::a_parked_notification_is_retried_or_dropped_once(&storage);
-    parking::permanent_errors_are_parked_when_configured(&storage);
+    crate::control(|| {
+        let storage = || storage_of(PopoProcessRecorder::new);
+        apps::save_get_versions_and_not_found(&storage);
+        apps::snapshots_are_taken_at_intervals_and_used_on_load(&storage);
+        apps::the_cache_never_returns_state_older_than_the_store(&storage);
+        systems::both_runners_catch_up_with_a_backlog_at_start(&storage);
+        systems::a_poison_event_is_processed_once_after_the_cure(&storage);
+        failures::a_panicking_policy_fails_its_edge(&storage);
+        failures::an_unknown_topic_under_a_followed_prefix_stops_the_edge(&storage);
+        follows::a_declared_follower_sees_only_its_topics(&storage);
+        failures::a_snapshot_that_does_not_decode_is_replayed(&storage);
+        parking::a_parked_notification_is_retried_or_dropped_once(&storage);
+        parking::permanent_errors_are_parked_when_configured(&storage);
+    });
 }
