@@ -11,9 +11,9 @@ use es_core::{Env, Error, Recorders, Result};
 pub type BackendConstructor = fn(env: &Env, snapshots: bool) -> Result<Recorders>;
 
 fn popo(_: &Env, snapshots: bool) -> Result<Recorders> {
-    let recorders = Recorders::new(Arc::new(es_popo::PopoProcessRecorder::new()));
+    let recorders = Recorders::new(Arc::new(es_popo::PopoProcessRecorder::default()));
     Ok(if snapshots {
-        recorders.with_snapshots(Arc::new(es_popo::PopoAggregateRecorder::new()))
+        recorders.with_snapshots(Arc::new(es_popo::PopoAggregateRecorder::default()))
     } else {
         recorders
     })

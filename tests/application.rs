@@ -82,7 +82,7 @@ fn the_backend_is_chosen_by_persistence_module() {
         assert!(!snapshots);
         let _ = env;
         Ok(Recorders::new(Arc::new(
-            eventsourcing::popo::PopoProcessRecorder::new(),
+            eventsourcing::popo::PopoProcessRecorder::default(),
         )))
     }
     eventsourcing::register_backend("Custom", custom);

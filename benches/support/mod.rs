@@ -63,7 +63,7 @@ pub fn temp_db(name: &str) -> String {
 pub fn backends() -> Vec<(&'static str, Box<dyn ProcessRecorder>)> {
     let app = format!("bench_{}", &Uuid::new_v4().simple().to_string()[..12]);
     let mut out: Vec<(&'static str, Box<dyn ProcessRecorder>)> =
-        vec![("popo", Box::new(PopoProcessRecorder::new()))];
+        vec![("popo", Box::new(PopoProcessRecorder::default()))];
     if let Ok(r) = SqliteProcessRecorder::new(&SqliteConfig::new(temp_db("recorder")), &app) {
         out.push(("sqlite-file", Box::new(r)));
     }

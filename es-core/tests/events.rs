@@ -103,11 +103,11 @@ fn events_stored_by_0_1_load() {
         .partition(|e| e.topic == "Dog.Snapshot");
     let id = events[0].originator_id;
     for with_snapshot in [false, true] {
-        let store = Arc::new(PopoProcessRecorder::new());
+        let store = Arc::new(PopoProcessRecorder::default());
         store.insert_events(&events).unwrap();
         let mut recorders = Recorders::new(store);
         if with_snapshot {
-            let snapshot_store = Arc::new(PopoAggregateRecorder::new());
+            let snapshot_store = Arc::new(PopoAggregateRecorder::default());
             snapshot_store.insert_events(&snapshots).unwrap();
             recorders = recorders.with_snapshots(snapshot_store);
         }

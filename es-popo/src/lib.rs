@@ -5,6 +5,7 @@ mod memory;
 mod recorder;
 mod view;
 
+pub use memory::PopoBackend;
 pub use recorder::{
     PopoAggregateRecorder, PopoApplicationRecorder, PopoProcessRecorder, PopoTrackingRecorder,
 };

@@ -27,8 +27,11 @@ struct State {
     leases: HashMap<String, (String, Instant)>,
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct PopoBackend {
+/// The in-memory storage of one application (or of several sharing it): events, the
+/// notification log, tracking records and leases, under one lock. Thread-safe; every write
+/// takes the lock, so notification ids follow commit order with no gaps.
+#[derive(Default)]
+pub struct PopoBackend {
     state: RwLock<State>,
     /// Notified after each committed insert of events.
     events: Notifier,
@@ -51,9 +54,21 @@ impl PopoBackend {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn counts(&self) -> (usize, usize) {
+    /// How many events are stored, and for how many upstream applications tracking is.
+    pub fn counts(&self) -> (usize, usize) {
         let state = self.read();
         (state.log.len(), state.tracking.len())
+    }
+}
+
+/// The counts, not the events: states hold what users wrote.
+impl std::fmt::Debug for PopoBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (events, tracked) = self.counts();
+        f.debug_struct("PopoBackend")
+            .field("events", &events)
+            .field("tracked_applications", &tracked)
+            .finish()
     }
 }
 

@@ -5,23 +5,23 @@ use es_popo::{
     PopoAggregateRecorder, PopoApplicationRecorder, PopoProcessRecorder, PopoTrackingRecorder,
 };
 
-es_testkit::all_recorder_tests!(PopoProcessRecorder::new, gap_free);
+es_testkit::all_recorder_tests!(PopoProcessRecorder::default, gap_free);
 
 /// Each recorder type on its own, at its own level.
 mod by_type {
     use super::*;
     mod aggregate {
         use super::*;
-        es_testkit::aggregate_recorder_tests!(PopoAggregateRecorder::new);
+        es_testkit::aggregate_recorder_tests!(PopoAggregateRecorder::default);
     }
     mod application {
         use super::*;
-        es_testkit::aggregate_recorder_tests!(PopoApplicationRecorder::new);
-        es_testkit::application_recorder_tests!(PopoApplicationRecorder::new, gap_free);
+        es_testkit::aggregate_recorder_tests!(PopoApplicationRecorder::default);
+        es_testkit::application_recorder_tests!(PopoApplicationRecorder::default, gap_free);
     }
     mod tracking {
         use super::*;
-        es_testkit::tracking_recorder_tests!(PopoTrackingRecorder::new);
+        es_testkit::tracking_recorder_tests!(PopoTrackingRecorder::default);
     }
 }
 
@@ -29,7 +29,7 @@ mod by_type {
 mod boxed {
     use super::*;
     fn make() -> Box<dyn ProcessRecorder> {
-        Box::new(PopoProcessRecorder::new())
+        Box::new(PopoProcessRecorder::default())
     }
     es_testkit::all_recorder_tests!(make, gap_free);
 }

@@ -18,6 +18,7 @@ mod view;
 mod watch;
 
 pub use admin::{drop_postgres_schema, drop_postgres_table};
+pub use backend::PostgresBackend;
 pub use config::{POLL_INTERVAL, PostgresConfig};
 pub use open::open;
 /// The driver, for the types a view's statements take and return (`postgres::Row`,

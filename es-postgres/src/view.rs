@@ -2,18 +2,20 @@
 //! tracking table `<schema>.<name>_tracking` (the table the Python library's PostgreSQL views
 //! use), written in one transaction.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use es_core::backend::to_i64;
-use es_core::{Env, Error, Result, Tracking, ViewStore};
+use es_core::{
+    Env, Error, NotificationId, Result, StopHandle, Tracking, TrackingRecorder, ViewStore,
+};
 use postgres::Row;
 use postgres::types::{ToSql, Type};
 
+use crate::PostgresTrackingRecorder;
 use crate::backend::{PooledConn, PostgresBackend};
 use crate::config::PostgresConfig;
 use crate::error::{Call, Failed, is_connection_loss, map_pg_error};
 use crate::runtime::in_runtime;
-use crate::sql::Kind;
 
 /// A projection's view in PostgreSQL: the projection's own tables, written through a
 /// [`PgTx`] in the transaction that also records how far the view has processed (a
@@ -23,12 +25,36 @@ use crate::sql::Kind;
 /// Clones share the connection pool.
 #[derive(Debug, Clone)]
 pub struct PostgresView {
-    backend: Arc<PostgresBackend>,
+    tracking: PostgresTrackingRecorder,
 }
 
-es_core::impl_recorder_traits!(tracking: PostgresView, backend);
+/// The view's tracking table, as its tracking recorder has it.
+impl TrackingRecorder for PostgresView {
+    fn insert_tracking(&self, tracking: &Tracking) -> Result<()> {
+        self.tracking.insert_tracking(tracking)
+    }
+
+    fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
+        self.tracking.max_tracking_id(application_name)
+    }
+
+    fn wait(
+        &self,
+        application_name: &str,
+        notification_id: NotificationId,
+        timeout: Duration,
+        interrupt: Option<&StopHandle>,
+    ) -> Result<()> {
+        self.tracking
+            .wait(application_name, notification_id, timeout, interrupt)
+    }
+}
 
 impl PostgresView {
+    fn backend(&self) -> &PostgresBackend {
+        self.tracking.backend()
+    }
+
     /// Opens the view named `name` (its tracking table is `<name>_tracking`) in
     /// `config.schema`, creating the schema and tracking table unless `config.create_table`
     /// is off.
@@ -38,7 +64,7 @@ impl PostgresView {
     /// [`Error::Programming`] for a name that is not a valid identifier; pool and server errors.
     pub fn new(config: &PostgresConfig, name: &str) -> Result<Self> {
         Ok(Self {
-            backend: PostgresBackend::open(config, name, Kind::Tracking)?,
+            tracking: PostgresTrackingRecorder::new(config, name)?,
         })
     }
 
@@ -59,7 +85,7 @@ impl PostgresView {
     /// The server's error, mapped as every call's is; pool errors.
     pub fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
         not_in_runtime()?;
-        self.backend
+        self.backend()
             .with(Call::Read, |c| c.query_inferred(sql, params))
     }
 
@@ -70,7 +96,7 @@ impl PostgresView {
         f: impl FnOnce(&mut PgTx<'_>) -> Result<R>,
     ) -> Result<R> {
         not_in_runtime()?;
-        let backend = &*self.backend;
+        let backend = self.backend();
         let lock = backend.lock_timeout;
         let mut conn = backend.connection().map_err(|f| f.error)?;
         let step = |conn: &mut PooledConn, sql: &str| {
@@ -128,10 +154,10 @@ impl PostgresView {
         let (Some(t), Some(session)) = (tracking, failed.session.as_ref()) else {
             return Err(failed.error);
         };
-        if !self.backend.session_ended(session) {
+        if !self.backend().session_ended(session) {
             return Err(failed.error);
         }
-        match es_core::backend::Backend::max_tracking_id(&*self.backend, &t.application_name) {
+        match es_core::backend::Backend::max_tracking_id(self.backend(), &t.application_name) {
             Ok(Some(max)) if max >= t.notification_id => Ok(()),
             _ => Err(failed.error),
         }

@@ -292,6 +292,9 @@ fn concurrent_appends_are_grouped_and_conflicts_fail_only_their_caller() {
         "exactly the successful events are stored"
     );
     assert!(all.windows(2).all(|w| w[0].id < w[1].id));
-    assert!(r.group_commits() > 0, "concurrent appends were combined");
+    assert!(
+        r.backend().group_commits() > 0,
+        "concurrent appends were combined"
+    );
     drop_postgres_schema(&config, &config.schema).unwrap();
 }

@@ -36,7 +36,10 @@ fn build_use_and_drop(config: &PostgresConfig) {
     );
     assert_eq!(recorder.max_tracking_id("up").unwrap(), Some(1));
     assert!(recorder.max_notification_id().unwrap().is_some());
-    assert_eq!(recorder.session_setting("lock_timeout").unwrap(), "0");
+    assert_eq!(
+        recorder.backend().session_setting("lock_timeout").unwrap(),
+        "0"
+    );
     drop(recorder);
 
     let env = Env::from_process("TokioSchool").with("POSTGRES_SCHEMA", config.schema.clone());

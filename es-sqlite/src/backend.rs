@@ -30,9 +30,11 @@ fn now_millis() -> Result<i64> {
     to_i64(millis(since), "the time")
 }
 
-/// One application's tables in one database.
+/// One application's tables in one SQLite database: what every SQLite recorder and view is a
+/// handle on. Recorders of one database in one process share one writer connection, so their
+/// writes queue in-process rather than on SQLite's busy handler.
 #[derive(Debug)]
-pub(crate) struct SqliteBackend {
+pub struct SqliteBackend {
     pub(crate) connections: Arc<Connections>,
     pub(crate) events: Option<EventsSql>,
     pub(crate) tracking: Option<TrackingSql>,

@@ -9,6 +9,7 @@ mod recorder;
 mod sql;
 mod view;
 
+pub use backend::SqliteBackend;
 pub use config::{DEFAULT_LOCK_TIMEOUT, DEFAULT_POOL_SIZE, POLL_INTERVAL, SqliteConfig};
 pub use open::open;
 pub use recorder::{

@@ -1,15 +1,16 @@
 //! [`SqliteView`]: a projection's view in SQLite. The user's own tables, and the tracking
 //! table `<name>_tracking`, written in one `BEGIN IMMEDIATE` transaction.
 
-use std::sync::Arc;
+use std::time::Duration;
 
-use es_core::{Env, Error, Result, TablePrefix, Tracking, ViewStore};
+use es_core::{
+    Env, Error, NotificationId, Result, StopHandle, Tracking, TrackingRecorder, ViewStore,
+};
 use rusqlite::{Connection, Params, Row};
 
-use crate::backend::SqliteBackend;
+use crate::SqliteTrackingRecorder;
 use crate::config::SqliteConfig;
 use crate::connections::Connections;
-use crate::sql::TrackingSql;
 
 /// A projection's view in SQLite: the projection's own tables, written through a
 /// [`SqliteTx`] in the transaction that also records how far the view has processed (a
@@ -20,10 +21,30 @@ use crate::sql::TrackingSql;
 /// Clones share the connections.
 #[derive(Debug, Clone)]
 pub struct SqliteView {
-    backend: Arc<SqliteBackend>,
+    tracking: SqliteTrackingRecorder,
 }
 
-es_core::impl_recorder_traits!(tracking: SqliteView, backend);
+/// The view's tracking table, as its tracking recorder has it.
+impl TrackingRecorder for SqliteView {
+    fn insert_tracking(&self, tracking: &Tracking) -> Result<()> {
+        self.tracking.insert_tracking(tracking)
+    }
+
+    fn max_tracking_id(&self, application_name: &str) -> Result<Option<NotificationId>> {
+        self.tracking.max_tracking_id(application_name)
+    }
+
+    fn wait(
+        &self,
+        application_name: &str,
+        notification_id: NotificationId,
+        timeout: Duration,
+        interrupt: Option<&StopHandle>,
+    ) -> Result<()> {
+        self.tracking
+            .wait(application_name, notification_id, timeout, interrupt)
+    }
+}
 
 impl SqliteView {
     /// Opens the view named `name` (its tracking table is `<name>_tracking`) in the database
@@ -34,9 +55,9 @@ impl SqliteView {
     /// [`Error::Programming`] for a name that is not a valid table prefix;
     /// [`Error::Interface`] when the database cannot be opened.
     pub fn new(config: &SqliteConfig, name: &str) -> Result<Self> {
-        let prefix = TablePrefix::new(name)?;
-        let backend = SqliteBackend::open(config, None, Some(TrackingSql::new(&prefix)?))?;
-        Ok(Self { backend })
+        Ok(Self {
+            tracking: SqliteTrackingRecorder::new(config, name)?,
+        })
     }
 
     /// As [`new`](Self::new), with the settings and name of `env` (named after the
@@ -55,7 +76,7 @@ impl SqliteView {
     ///
     /// `f`'s error, mapped as every call's is (a busy database is operational).
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
-        let connections = &self.backend.connections;
+        let connections = &self.tracking.backend().connections;
         connections.read(|conn| f(conn).map_err(|e| connections.map(e)))
     }
 
@@ -64,7 +85,7 @@ impl SqliteView {
         tracking: Option<&Tracking>,
         f: impl FnOnce(&mut SqliteTx<'_>) -> Result<R>,
     ) -> Result<R> {
-        let backend = &*self.backend;
+        let backend = &**self.tracking.backend();
         let sql = backend.tracking_sql()?;
         let value = backend.connections.write(|tx| {
             if let Some(t) = tracking {

@@ -170,14 +170,14 @@ macro_rules! process_recorder_tests {
 /// `; if es_testkit::env_or_skip("POSTGRES_DBNAME").is_some()`.
 ///
 /// ```
-/// es_testkit::all_recorder_tests!(es_popo::PopoProcessRecorder::new, gap_free);
+/// es_testkit::all_recorder_tests!(es_popo::PopoProcessRecorder::default, gap_free);
 /// # fn main() {}
 /// ```
 ///
 /// An option is a literal token; a misspelt one does not compile:
 ///
 /// ```compile_fail
-/// es_testkit::all_recorder_tests!(es_popo::PopoProcessRecorder::new, gap_fre);
+/// es_testkit::all_recorder_tests!(es_popo::PopoProcessRecorder::default, gap_fre);
 /// # fn main() {}
 /// ```
 #[macro_export]

@@ -207,16 +207,21 @@ fn f13_configured_timeouts_reach_the_server() {
     let mut config = PostgresConfig::from_env(&env).unwrap();
     config.application_name = format!("f13_{}", &Uuid::new_v4().simple().to_string()[..8]);
     let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
-    assert_eq!(r.session_setting("lock_timeout").unwrap(), "7s");
+    assert_eq!(r.backend().session_setting("lock_timeout").unwrap(), "7s");
     assert_eq!(
-        r.session_setting("idle_in_transaction_session_timeout")
+        r.backend()
+            .session_setting("idle_in_transaction_session_timeout")
             .unwrap(),
         "11s"
     );
-    assert_eq!(r.session_setting("synchronous_commit").unwrap(), "on");
+    assert_eq!(
+        r.backend().session_setting("synchronous_commit").unwrap(),
+        "on"
+    );
     assert_tcp_keepalive(&config, Duration::from_secs(7));
     assert!(
-        r.session_setting("lock_timeout; DROP TABLE x")
+        r.backend()
+            .session_setting("lock_timeout; DROP TABLE x")
             .unwrap_err()
             .is_programming()
     );
@@ -284,11 +289,12 @@ fn f13_sqlite_settings_reach_the_connection() {
         ("SQLITE_LOCK_TIMEOUT", "3".to_owned()),
     ]);
     let r = SqliteApplicationRecorder::from_env(&env).unwrap();
-    assert_eq!(r.pragma("journal_mode").unwrap(), "wal");
-    assert_eq!(r.pragma("synchronous").unwrap(), "2");
-    assert_eq!(r.pragma("busy_timeout").unwrap(), "3000");
+    assert_eq!(r.backend().pragma("journal_mode").unwrap(), "wal");
+    assert_eq!(r.backend().pragma("synchronous").unwrap(), "2");
+    assert_eq!(r.backend().pragma("busy_timeout").unwrap(), "3000");
     assert!(
-        r.pragma("user_version; DROP TABLE x")
+        r.backend()
+            .pragma("user_version; DROP TABLE x")
             .unwrap_err()
             .is_programming()
     );

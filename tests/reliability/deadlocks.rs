@@ -76,7 +76,7 @@ fn f8_no_deadlock_between_write_paths() {
     let acked = acked.into_inner().unwrap();
     let groups: u64 = instances[..2]
         .iter()
-        .map(PostgresProcessRecorder::group_commits)
+        .map(|r| r.backend().group_commits())
         .sum();
     eprintln!(
         "F8: {} process records acknowledged, {} tracking conflicts, {} group inserts, other errors {}",

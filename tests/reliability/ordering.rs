@@ -284,7 +284,7 @@ fn c4_tailing_readers_at_scale_on_popo_and_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("c4.db").to_string_lossy().into_owned();
     let recorders: Vec<(&str, Box<dyn ApplicationRecorder>)> = vec![
-        ("popo", Box::new(PopoApplicationRecorder::new())),
+        ("popo", Box::new(PopoApplicationRecorder::default())),
         (
             "sqlite-file",
             Box::new(SqliteApplicationRecorder::new(&SqliteConfig::new(file), "c4").unwrap()),

@@ -59,7 +59,7 @@ fn b3_oversized_payloads() {
             b.name
         );
     }
-    let popo = eventsourcing::popo::PopoProcessRecorder::new();
+    let popo = eventsourcing::popo::PopoProcessRecorder::default();
     let over = StoredEvent::new(
         Uuid::new_v4(),
         1,

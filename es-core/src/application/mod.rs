@@ -11,7 +11,7 @@
 //! use es_popo::PopoProcessRecorder;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let recorders = Recorders::new(Arc::new(PopoProcessRecorder::new()));
+//! let recorders = Recorders::new(Arc::new(PopoProcessRecorder::default()));
 //! let school = Application::new(Env::new("DogSchool"), recorders)?;
 //! let mut dog = Root::<Dog>::create(DogEvent::Registered { name: "Fido".into() });
 //! dog.trigger(DogEvent::TrickAdded { trick: "roll over".into() });

@@ -28,7 +28,7 @@ pub const DEFAULT_PAGE_SIZE: usize = 1_000;
 /// # use es_testkit::apps::domain::{Dog, DogEvent};
 /// # use es_core::domain::Root;
 /// # use es_core::{Env, Recorders};
-/// # let recorders = Recorders::new(std::sync::Arc::new(es_popo::PopoProcessRecorder::new()));
+/// # let recorders = Recorders::new(std::sync::Arc::new(es_popo::PopoProcessRecorder::default()));
 /// # let school = es_core::application::Application::new(Env::new("DogSchool"), recorders)?;
 /// for name in ["Fido", "Rex", "Milly"] {
 ///     let mut dog = Dog::register(name);

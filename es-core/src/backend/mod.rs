@@ -1,7 +1,7 @@
 #![doc = include_str!("guide.md")]
 
 mod blocking;
-mod macros;
+mod recorder;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -16,9 +16,8 @@ use crate::persistence::{
     Tracking,
 };
 
-#[doc(no_inline)]
-pub use crate::impl_recorder_traits;
 pub use blocking::{may_block, on_blocking_thread};
+pub use recorder::{OpenBackend, Recorder, kind};
 
 /// How often an idle subscription on a backend shared with other processes selects for their
 /// writes (it backs off to this from a sixteenth of it, and wakes at once on this process's
@@ -66,8 +65,8 @@ pub fn check_state_sizes(events: &[StoredEvent], max: usize) -> Result<()> {
     }
 }
 
-/// Checks the state sizes, then [`Backend::insert`]s: what every recorder trait's insert
-/// derived by [`impl_recorder_traits!`](crate::impl_recorder_traits) runs. With a `tracing`
+/// Checks the state sizes, then [`Backend::insert`]s: what every insert of a [`Recorder`]
+/// runs. With a `tracing`
 /// subscriber enabled for `eventsourcing::recorder` at debug level, each insert is an event
 /// with the backend, the batch size, whether it tracks, the outcome and the duration;
 /// without one, the cost is one check of a static level.
@@ -115,8 +114,8 @@ pub fn insert<B: Backend + ?Sized>(
 
 /// One application's storage in a backend: its events table (or snapshots table) and its
 /// tracking table. The methods carry the contracts of the recorder traits of the same names;
-/// [`impl_recorder_traits!`](crate::impl_recorder_traits) derives those traits from it. See the
-/// [module documentation](self) for what each method must guarantee.
+/// [`Recorder`] implements those traits from it. See the [module documentation](self) for what
+/// each method must guarantee.
 pub trait Backend: Send + Sync + Debug + 'static {
     /// Stores `events` and `tracking` (if any) atomically, as
     /// [`ProcessRecorder::insert_events_with_tracking`](crate::persistence::ProcessRecorder::insert_events_with_tracking).

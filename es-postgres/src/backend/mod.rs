@@ -71,9 +71,10 @@ impl std::fmt::Debug for Tls {
     }
 }
 
-/// One application's tables.
+/// One application's tables in a PostgreSQL schema, with its connection pool: what every
+/// PostgreSQL recorder and view is a handle on.
 #[derive(Debug)]
-pub(crate) struct PostgresBackend {
+pub struct PostgresBackend {
     pub(crate) pool: Pool,
     pub(crate) sql: Sql,
     pub(crate) lock_timeout: Duration,
@@ -206,7 +207,7 @@ impl PostgresBackend {
 }
 
 impl Backend for PostgresBackend {
-    /// Starts the LISTEN thread (once): see [`listen`](self::listen).
+    /// Starts the LISTEN thread (once), which wakes subscriptions on NOTIFY.
     fn prepare_subscription(self: &Arc<Self>) -> Result<()> {
         self.listen(&self.sql.log()?.channel);
         Ok(())

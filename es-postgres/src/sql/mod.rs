@@ -14,18 +14,9 @@ const SNAPSHOTS_TABLE: &str = include_str!("snapshots_table.sql");
 const INSERT_FUNCTION: &str = include_str!("insert_function.sql");
 const GROUP_FUNCTION: &str = include_str!("group_function.sql");
 
-/// What a recorder stores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// `<app>_snapshots`: no notification log, no lock.
-    Snapshots,
-    /// `<app>_events` with a notification log.
-    Events,
-    /// `<app>_tracking` only.
-    Tracking,
-    /// `<app>_events` and `<app>_tracking`.
-    Process,
-}
+/// What a recorder stores: `<app>_snapshots` (no notification log, no lock), `<app>_events`
+/// with a notification log, `<app>_tracking` only, or events and tracking.
+pub(crate) use es_core::backend::kind::Tables as Kind;
 
 /// Statements of one application's tables in one schema.
 #[derive(Debug)]

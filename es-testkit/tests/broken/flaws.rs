@@ -93,7 +93,7 @@ pub(crate) struct Broken {
 impl Broken {
     pub(crate) fn new(flaw: Flaw) -> Self {
         Self {
-            inner: PopoProcessRecorder::new(),
+            inner: PopoProcessRecorder::default(),
             flaw,
             granted: Mutex::new(BTreeMap::new()),
             lax: Mutex::new(BTreeMap::new()),

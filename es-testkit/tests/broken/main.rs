@@ -21,7 +21,7 @@ use es_testkit::{
 };
 
 use flaws::{Broken, Flaw};
-use push::{Handoff, PushRecorder};
+use push::{Handoff, push_recorder};
 use stores::{Ids, Unordered};
 
 /// How many times each broken recorder meets each property that must catch it.
@@ -216,7 +216,7 @@ fn the_catch_up_gap_of_a_push_subscription_is_caught() {
         "subscriptions::subscriptions_under_concurrent_writes / PushRecorder(BacklogFirst)",
         || {
             subscriptions::subscriptions_under_concurrent_writes(&|| {
-                PushRecorder::new(Handoff::BacklogFirst)
+                push_recorder(Handoff::BacklogFirst)
             });
         },
     );
@@ -224,7 +224,7 @@ fn the_catch_up_gap_of_a_push_subscription_is_caught() {
         "subscriptions::subscriptions_under_concurrent_writes / PushRecorder(DrainAfterBacklog)",
         || {
             subscriptions::subscriptions_under_concurrent_writes(&|| {
-                PushRecorder::new(Handoff::DrainAfterBacklog)
+                push_recorder(Handoff::DrainAfterBacklog)
             });
         },
     );
@@ -236,7 +236,7 @@ fn the_catch_up_gap_of_a_push_subscription_is_caught() {
 fn the_correct_push_store_passes_the_kit() {
     control(|| {
         es_testkit::check_process_recorder(
-            &|| PushRecorder::new(Handoff::RegisterFirst),
+            &|| push_recorder(Handoff::RegisterFirst),
             es_testkit::Options::default().gap_free().no_leases(),
         );
     });
@@ -357,7 +357,7 @@ fn followers_that_process_a_position_twice_are_caught() {
 fn the_correct_recorder_passes_the_same_properties() {
     control(|| {
         es_testkit::check_process_recorder(
-            &PopoProcessRecorder::new,
+            &PopoProcessRecorder::default,
             es_testkit::Options::default().gap_free(),
         );
     });

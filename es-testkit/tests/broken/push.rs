@@ -1,6 +1,6 @@
 //! A store that pushes each commit to its subscribers, written through the seam as the guide's
 //! "Push subscriptions" says: a [`Backend`] that overrides [`Backend::subscribe`], with the
-//! recorder traits derived by the macro. [`Handoff::RegisterFirst`] is the guide's way and
+//! recorder traits from the seam's generic recorder. [`Handoff::RegisterFirst`] is the guide's way and
 //! passes the whole kit; [`Handoff::BacklogFirst`] and [`Handoff::DrainAfterBacklog`] are the
 //! two ways of losing the commits made while a subscription catches up.
 //!
@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use es_core::backend::Backend;
+use es_core::backend::{Backend, Recorder, kind};
 use es_core::persistence::wake::Notifier;
 use es_core::{
     Error, EventQuery, Notification, NotificationId, NotificationQuery, Result, StoredEvent,
@@ -216,21 +216,13 @@ impl Backend for PushStore {
     }
 }
 
-/// The process recorder of a [`PushStore`].
-#[derive(Debug, Clone)]
-pub(crate) struct PushRecorder {
-    store: Arc<PushStore>,
-}
+/// The process recorder of a [`PushStore`]: the seam's generic recorder.
+pub(crate) type PushRecorder = Recorder<PushStore, kind::Process>;
 
-impl PushRecorder {
-    pub(crate) fn new(handoff: Handoff) -> Self {
-        Self {
-            store: Arc::new(PushStore {
-                handoff,
-                ..PushStore::default()
-            }),
-        }
-    }
+/// A recorder on a new store with `handoff`.
+pub(crate) fn push_recorder(handoff: Handoff) -> PushRecorder {
+    Recorder::from_backend(Arc::new(PushStore {
+        handoff,
+        ..PushStore::default()
+    }))
 }
-
-es_core::impl_recorder_traits!(process: PushRecorder, store);

@@ -164,7 +164,7 @@ fn broken_recorders_fail_the_system_suite() {
 #[test]
 fn the_correct_storage_passes_the_application_and_system_suites() {
     crate::control(|| {
-        let storage = || storage_of(PopoProcessRecorder::new);
+        let storage = || storage_of(PopoProcessRecorder::default);
         apps::save_get_versions_and_not_found(&storage);
         apps::snapshots_are_taken_at_intervals_and_used_on_load(&storage);
         apps::the_cache_never_returns_state_older_than_the_store(&storage);

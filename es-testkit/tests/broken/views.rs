@@ -145,7 +145,7 @@ fn view(flaw: ViewFlaw) -> impl Fn() -> MapCounters<BrokenView> {
 }
 
 fn storage() -> Open {
-    super::suites::storage_of(es_popo::PopoProcessRecorder::new)
+    super::suites::storage_of(es_popo::PopoProcessRecorder::default)
 }
 
 type Property = fn(&dyn Fn() -> MapCounters<BrokenView>, &dyn Fn() -> Open);
