@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Library code returns typed errors: no unwrap or expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 // The lower layer: the contract every backend keeps, and the seam a backend implements. Nothing
 // in it names the upper layer (tests/layering.rs checks).

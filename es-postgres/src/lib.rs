@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
+// Library code returns typed errors: no unwrap or expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod admin;
 mod backend;

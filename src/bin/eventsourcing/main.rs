@@ -15,6 +15,9 @@
 //!
 //! Exit codes: 0 success, 1 a problem found or an error, 2 a usage error.
 
+// No unwrap or expect: the command reports typed errors.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod inspect;
 mod parking;
 
