@@ -315,7 +315,7 @@ impl Application {
             let mut q = EventQuery::new().descending().limit(1);
             q.lte = version;
             if let Some(s) = snapshots.select_events(id, &q)?.first() {
-                match pending::from_snapshot(&self.mapper, s) {
+                match self.mapper.restore_snapshot(s) {
                     Ok(restored) => aggregate = restored,
                     // The model changed since (a new field without a default, no upcaster):
                     // the events still hold everything.

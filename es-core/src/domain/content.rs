@@ -15,7 +15,7 @@ pub(super) fn fields_of<T: Serialize + ?Sized>(value: &T) -> Result<Fields, Erro
 }
 
 /// `"0"`, `"1"`, … for `values`.
-pub(super) fn numbered(values: Vec<Value>) -> Fields {
+pub(crate) fn numbered(values: Vec<Value>) -> Fields {
     values
         .into_iter()
         .enumerate()

@@ -180,7 +180,7 @@ fn not_an_event<E>() -> String {
 
 /// The current topic `topic` names (itself or through an alias), with its enum variant
 /// (`None` for a struct event); `None` for a topic of another type.
-pub(super) fn current_topic<E: Event>(topic: &str) -> Option<(&str, Option<&'static str>)> {
+pub(crate) fn current_topic<E: Event>(topic: &str) -> Option<(&str, Option<&'static str>)> {
     let topic = E::ALIASES
         .iter()
         .find(|(old, _)| *old == topic)

@@ -66,7 +66,6 @@
 
 mod content;
 mod event;
-pub(crate) mod json;
 mod probe;
 mod root;
 mod tagged;
@@ -79,6 +78,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+pub(crate) use content::numbered;
+pub(crate) use event::current_topic;
 pub use event::{Event, Fields, Upcast};
 pub use root::{IntoEvents, Root};
 pub use timestamp::Timestamp;

@@ -5,12 +5,14 @@
 mod cipher;
 #[cfg(feature = "zlib")]
 mod compressor;
+mod json;
+mod snapshot;
 
 use std::borrow::Cow;
 
 use uuid::Uuid;
 
-use crate::domain::{Envelope, Event, json};
+use crate::domain::{Envelope, Event};
 use crate::{BoxError, Env, Error, Result, StoredEvent};
 
 #[cfg(feature = "cipher")]

@@ -13,9 +13,8 @@ use serde::ser::{
 };
 use serde_json::{Error, Value};
 
-use super::super::content::numbered;
-use super::super::{Fields, Timestamp};
 use super::{CLASS_VERSION, TIMESTAMP};
+use crate::domain::{Fields, Timestamp, numbered};
 
 /// The stored JSON of `event` into `out`.
 pub(crate) fn write<T: Serialize + ?Sized>(

@@ -12,7 +12,7 @@ use serde::de::{
 use serde::forward_to_deserialize_any;
 use serde_json::Error;
 
-use super::super::Timestamp;
+use crate::domain::Timestamp;
 
 /// What was read besides the event.
 #[derive(Debug, Default)]

@@ -9,8 +9,7 @@ mod write;
 
 use serde_json::Value;
 
-use super::event::current_topic;
-use super::{Event, Fields, Timestamp};
+use crate::domain::{Event, Fields, Timestamp, current_topic};
 
 const TIMESTAMP: &str = "timestamp";
 const CLASS_VERSION: &str = "class_version";
