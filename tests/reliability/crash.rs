@@ -6,6 +6,7 @@
 //!
 //! - `crash/writers.rs`: F1, the crash loop and its checks; `crash/writers_worker.rs`: the
 //!   writer process and the batch format it writes;
+//! - `crash/projections.rs`: P1, a projection runner killed mid-batch, and its worker;
 //! - `crash/followers.rs`: F2, the crash loop, the race and the exactly-once checks;
 //!   `crash/followers_worker.rs`: the system and the process-application worker;
 //! - here: the test entry points, [`Worker`] (a worker process) and PostgreSQL session helpers.
@@ -13,6 +14,7 @@
 mod followers;
 mod followers_worker;
 mod leases;
+mod projections;
 mod race;
 mod writers;
 mod writers_worker;
@@ -63,6 +65,27 @@ fn l1_leased_runners_take_over_from_killed_and_stopped_holders() {
 #[ignore = "worker: started by its parent test with --ignored --exact"]
 fn l1_child() {
     leases::child();
+}
+
+/// P1: SIGKILL of a projection runner mid-batch, again and again: every event in the SQLite
+/// view exactly once.
+#[test]
+fn p1_kill_projection_runner_mid_batch_sqlite() {
+    projections::test_sqlite();
+}
+
+/// P1 with the view in PostgreSQL: the next runner starts while the killed one's last
+/// transaction may still be committing.
+#[test]
+fn p1_kill_projection_runner_mid_batch_postgres() {
+    projections::test_postgres();
+}
+
+/// The worker of P1; a no-op unless started by it.
+#[test]
+#[ignore = "worker: started by its parent test with --ignored --exact"]
+fn p1_child() {
+    projections::child();
 }
 
 /// The worker of F2; a no-op unless started by it.

@@ -19,8 +19,8 @@
 //! - `processes.rs`: processes sharing one SQLite file (C9), a short lock holder (F11 a), no id
 //!   reuse (B11), a full disk (F14);
 //! - `crash.rs`, `crash/`: kill -9 of writers (F1, `crash/writers.rs`) and of process
-//!   applications (F2, `crash/followers.rs`), and of leased runner processes (L1,
-//!   `crash/leases.rs`);
+//!   applications (F2, `crash/followers.rs`), of leased runner processes (L1,
+//!   `crash/leases.rs`), and of projection runners (P1, `crash/projections.rs`);
 //! - `replica.rs`: followers reading from a paused standby (R1), a system over two clusters
 //!   with one restarted (R2) (full profile);
 //! - `lost_ack.rs`: lost commit acknowledgements through a loopback proxy (F3);
