@@ -108,8 +108,8 @@ pub fn a_transaction_commits_changes_and_tracking_together<V: CounterView>(
 
 /// A projection that fails at an event in the middle of a batch: the view holds exactly the
 /// events before it, its position is the one before it, every `wait` beyond returns the error
-/// at once (again and again), and a runner started after the cure applies the rest, each
-/// event once.
+/// at once (again and again), as do `run_forever` and `stop`, and a runner started after the
+/// cure applies the rest, each event once.
 pub fn a_failing_event_keeps_the_events_before_it_once<V: CounterView>(
     make: &dyn Fn() -> V,
     storage: &dyn Fn() -> Open,
@@ -149,6 +149,12 @@ pub fn a_failing_event_keeps_the_events_before_it_once<V: CounterView>(
     assert_eq!(
         view.store().max_tracking_id(app.name()).unwrap(),
         Some(before + 1)
+    );
+    // Python's `test_exit_raises_processing_error`: stopping returns the error too.
+    let stopped = runner.stop().unwrap_err();
+    assert!(
+        matches!(stopped, Error::EdgeStopped { .. }),
+        "stop returns the error: {stopped}"
     );
     drop(runner);
     poison.lock().unwrap().clear();
