@@ -100,7 +100,7 @@ async fn over_http(backend: &str, clients: usize) -> (f64, f64, f64) {
     runner.start().await.unwrap();
     let per = requests() / clients;
     let dogs = dogs(&runner.get::<DogSchool>().unwrap(), clients, per).await;
-    let router = http::router(runner.clone()).unwrap();
+    let router = http::router(runner.clone()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

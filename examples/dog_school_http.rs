@@ -40,7 +40,7 @@ async fn main() -> eventsourcing::Result<()> {
 async fn serve<R: Runner + 'static>(runner: R, addr: &str) -> eventsourcing::Result<()> {
     let runner = AsyncRunner::new(runner);
     runner.start().await?;
-    let router = http::router(runner.clone())?;
+    let router = http::router(runner.clone()).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| Error::config("ADDR", e.to_string()))?;

@@ -34,7 +34,7 @@ impl<R: Runner + 'static> Server<R> {
     async fn start(runner: R) -> Self {
         let runner = AsyncRunner::new(runner);
         runner.start().await.unwrap();
-        let router = http::router(runner.clone()).unwrap();
+        let router = http::router(runner.clone()).await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
@@ -110,6 +110,27 @@ async fn scenario<R: Runner + 'static>(runner: R, name: &str) {
             "{name} {trick}"
         );
     }
+    // The read model, after the last save: Fido and Milly with two tricks each, by name.
+    let (status, board) = get(&c, format!("{base}/leaderboard?after={last}")).await;
+    assert_eq!(status, StatusCode::OK, "{name}: {board}");
+    let dogs: Vec<(&str, &str, u64)> = board["dogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let field = |k: &str| d[k].as_str().unwrap_or_default();
+            (
+                field("id"),
+                field("name"),
+                d["tricks"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        dogs,
+        [(fido.as_str(), "Fido", 2), (milly.as_str(), "Milly", 2)],
+        "{name}"
+    );
 
     // Bad input: JSON errors with the right status, nothing echoed.
     let unknown = eventsourcing::Uuid::new_v4();

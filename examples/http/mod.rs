@@ -1,6 +1,7 @@
 //! The tutorial as an HTTP service (axum): register a dog, add a trick, get a dog, get a
-//! trick's count from the Counters process application, and read DogSchool's notification log
-//! as the Python library's JSON sections. Shared by `examples/dog_school_http.rs` and the
+//! trick's count from the Counters process application, the dogs with the most tricks from a
+//! read model (a projection of DogSchool into an in-memory view), and read DogSchool's
+//! notification log as the Python library's JSON sections. Shared by `examples/dog_school_http.rs` and the
 //! facade's HTTP tests.
 //!
 //! | route | body | answer |
@@ -9,6 +10,7 @@
 //! | `POST /dogs/{id}/tricks` | `{"trick": "roll over"}` | 200 `{"id", "version", "notification_id"}` |
 //! | `GET /dogs/{id}` | | 200 `{"id", "name", "tricks", "version"}` |
 //! | `GET /tricks/{trick}/count[?after=N]` | | 200 `{"trick", "count"}`, after Counters processed DogSchool's notification `N` |
+//! | `GET /leaderboard[?after=N]` | | 200 `{"dogs": [{"id", "name", "tricks"}]}`, the ten dogs with the most tricks, from the view after it processed notification `N` |
 //! | `GET /notifications/{section_id}` | | 200 `{"id", "next_id", "items": [{"id", "originator_id", "originator_version", "topic", "state"}]}` |
 //!
 //! Errors are `{"error": {"code", "message"}}`: 400 bad input, 404 unknown dog, 409 a version
@@ -17,6 +19,8 @@
 
 #![allow(dead_code, missing_docs, unreachable_pub)]
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -27,8 +31,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use eventsourcing::application::Section;
-use eventsourcing::system::Runner;
-use eventsourcing::tokio::{AsyncApp, AsyncRunner};
+use eventsourcing::popo::MemoryView;
+use eventsourcing::system::{Projection, Received, Runner};
+use eventsourcing::tokio::{AsyncApp, AsyncProjectionRunner, AsyncRunner};
 use eventsourcing::{Error, Uuid};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -44,11 +49,44 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// The longest name or trick.
 pub const MAX_TEXT: usize = 200;
 
+/// The read model: each dog's name and how many tricks it knows.
+#[derive(Debug, Clone, Default)]
+pub struct Leaderboard {
+    dogs: BTreeMap<Uuid, (String, u64)>,
+}
+
+/// The projection of DogSchool's events into the [`Leaderboard`].
+pub struct TricksPerDog;
+
+impl Projection<MemoryView<Leaderboard>> for TricksPerDog {
+    const NAME: &'static str = "tricksperdog";
+
+    fn process(&self, event: &Received<'_>, board: &mut Leaderboard) -> eventsourcing::Result<()> {
+        let id = event.notification.originator_id;
+        match event.decode::<DogEvent>()? {
+            Some(DogEvent::Registered { name }) => {
+                board.dogs.insert(id, (name, 0));
+            }
+            Some(DogEvent::TrickAdded { .. }) => {
+                if let Some((_, tricks)) = board.dogs.get_mut(&id) {
+                    *tricks += 1;
+                }
+            }
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+/// The leaderboard's runner.
+pub type Board = AsyncProjectionRunner<MemoryView<Leaderboard>, TricksPerDog>;
+
 /// What the handlers share.
 pub struct Service<R> {
     pub runner: AsyncRunner<R>,
     pub school: AsyncApp<DogSchool>,
     pub counters: AsyncApp<Counters>,
+    pub board: Board,
 }
 
 impl<R> Clone for Service<R> {
@@ -57,22 +95,29 @@ impl<R> Clone for Service<R> {
             runner: self.runner.clone(),
             school: self.school.clone(),
             counters: self.counters.clone(),
+            board: self.board.clone(),
         }
     }
 }
 
-/// The routes, on a started `runner` of the tutorial's system.
-pub fn router<R: Runner + 'static>(runner: AsyncRunner<R>) -> eventsourcing::Result<Router> {
+/// The routes, on a started `runner` of the tutorial's system; starts the leaderboard's
+/// projection (which stops when the router is dropped).
+pub async fn router<R: Runner + 'static>(runner: AsyncRunner<R>) -> eventsourcing::Result<Router> {
+    let school = runner.get::<DogSchool>()?;
+    let view = Arc::new(MemoryView::new(Leaderboard::default()));
+    let board = AsyncProjectionRunner::start(Arc::clone(school.app()), TricksPerDog, view).await?;
     let service = Service {
-        school: runner.get::<DogSchool>()?,
+        school,
         counters: runner.get::<Counters>()?,
         runner,
+        board,
     };
     Ok(Router::new()
         .route("/dogs", post(register::<R>))
         .route("/dogs/{id}", get(dog::<R>))
         .route("/dogs/{id}/tricks", post(add_trick::<R>))
         .route("/tricks/{trick}/count", get(count::<R>))
+        .route("/leaderboard", get(leaderboard::<R>))
         .route("/notifications/{section_id}", get(section::<R>))
         .fallback(|| async { failure(StatusCode::NOT_FOUND, "no_route", "no such route") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -256,6 +301,40 @@ async fn count<R: Runner + 'static>(
     let t = trick.clone();
     let count = s.counters.run(move |c| c.get_count(&t)).await?;
     Ok(Json(json!({"trick": trick, "count": count})))
+}
+
+/// The ten dogs with the most tricks (then by name), from the view once it has processed
+/// `after`.
+async fn leaderboard<R: Runner + 'static>(
+    State(s): State<Service<R>>,
+    after: Result<Query<After>, QueryRejection>,
+) -> Result<Json<Value>, Failure> {
+    let Query(After { after }) = after.map_err(|_| {
+        failure(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            "after must be a number",
+        )
+    })?;
+    if let Some(after) = after {
+        s.board.wait(after, WAIT).await?;
+    }
+    let dogs = s
+        .board
+        .read(|view| {
+            let board = view.get();
+            let mut dogs: Vec<_> = board.dogs.iter().collect();
+            dogs.sort_by(|a, b| b.1.1.cmp(&a.1.1).then_with(|| a.1.0.cmp(&b.1.0)));
+            Ok(dogs
+                .into_iter()
+                .take(10)
+                .map(|(id, (name, tricks))| {
+                    json!({"id": id.to_string(), "name": name, "tricks": tricks})
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(Json(json!({"dogs": dogs})))
 }
 
 /// The Python library's JSON section (`NotificationLogJSONService`): `id` (`"first,last"` of

@@ -46,6 +46,7 @@
 //! follower threads, or inside a save for the single-threaded runner, which here runs on the
 //! blocking pool), so a policy may block on a store but should not wait on async work.
 
+mod projection;
 mod runner;
 mod stream;
 
@@ -53,6 +54,7 @@ use std::sync::Arc;
 
 use ::tokio::runtime::Handle;
 
+pub use projection::AsyncProjectionRunner;
 pub use runner::AsyncRunner;
 pub use stream::NotificationStream;
 

@@ -106,7 +106,10 @@ impl Store {
                 let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
                 config.schema = schema.to_owned();
                 config.application_name = session.to_owned();
-                Self::Postgres(PostgresView::new(&config, "applied").unwrap(), config.schema)
+                Self::Postgres(
+                    PostgresView::new(&config, "applied").unwrap(),
+                    config.schema,
+                )
             }
         }
     }
