@@ -151,3 +151,60 @@ fn three_runs_on_one_durable_store_with_both_runners() {
     let config = PostgresConfig::from_env(&pg).unwrap();
     drop_postgres_schema(&config, &schema).unwrap();
 }
+
+/// The tutorial with `STORED_FORMAT=python` on a SQLite file and a PostgreSQL schema: it runs
+/// as in the native format, and what is stored has the Python library's topics and state JSON.
+#[test]
+fn the_python_stored_format() {
+    use eventsourcing::persistence::{ApplicationRecorder, NotificationQuery};
+    let check = |label: &str, log: &dyn ApplicationRecorder, decrypt: &dyn Fn(&[u8]) -> Vec<u8>| {
+        let page = log
+            .select_notifications(&NotificationQuery::new(10))
+            .unwrap();
+        assert!(!page.is_empty(), "{label}");
+        for n in &page {
+            assert!(
+                n.topic.starts_with("tutorial.domainmodel:Dog."),
+                "{label}: {}",
+                n.topic
+            );
+            let state = String::from_utf8(decrypt(&n.state)).unwrap();
+            assert!(state.starts_with(r#"{"timestamp":{"_type_":"datetime_iso","_data_":""#));
+            assert_eq!(
+                state.contains(r#""originator_topic":"tutorial.domainmodel:Dog""#),
+                n.originator_version == 1,
+                "{label}: {state}"
+            );
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("py.db").to_string_lossy().into_owned();
+    let sqlite = env(&[
+        ("PERSISTENCE_MODULE", "sqlite"),
+        ("SQLITE_DBNAME", &file),
+        ("STORED_FORMAT", "python"),
+    ]);
+    run_both("sqlite, python format", sqlite.clone(), sqlite);
+    let log = eventsourcing::sqlite::SqliteApplicationRecorder::new(
+        &eventsourcing::sqlite::SqliteConfig::new(&file),
+        "DogSchool",
+    )
+    .unwrap();
+    check("sqlite", &log, &|s| s.to_vec());
+
+    let Some(_) = es_testkit::env_or_skip("POSTGRES_DBNAME") else {
+        return;
+    };
+    let (schema, pg) = postgres_env();
+    let pg = pg.with("STORED_FORMAT", "python");
+    let config = PostgresConfig::from_env(&pg).unwrap();
+    let system = tutorial::system().unwrap();
+    let runner = SingleThreadedRunner::with_env(system, pg.clone());
+    tutorial::test(&runner).unwrap_or_else(|e| panic!("postgres, python format: {e}"));
+    let mapper = eventsourcing::mapper::Mapper::from_env(&pg).unwrap();
+    let log =
+        eventsourcing::postgres::PostgresApplicationRecorder::new(&config, "DogSchool").unwrap();
+    check("postgres", &log, &|s| mapper.decode_state(s).unwrap());
+    drop(runner);
+    drop_postgres_schema(&config, &schema).unwrap();
+}

@@ -10,7 +10,7 @@ mod harness;
 #[allow(unused_imports)] // Not every includer runs the test.
 pub use harness::test;
 
-use eventsourcing::domain::{Aggregate, Event, Root, uuid5_url};
+use eventsourcing::domain::{Aggregate, Event, PythonTopics, Root, uuid5_url};
 use eventsourcing::system::{ProcessApplication, Processing, Received, System};
 use eventsourcing::{Result, Uuid, app};
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,8 @@ pub enum DogEvent {
 
 impl Event for DogEvent {
     const PREFIX: &'static str = "Dog";
+    // With `STORED_FORMAT=python`, stored as the Python tutorial stores them.
+    const PYTHON: Option<PythonTopics> = Some(PythonTopics::new("tutorial.domainmodel:Dog"));
 }
 
 impl Aggregate for Dog {
@@ -98,6 +100,7 @@ pub enum CounterEvent {
 
 impl Event for CounterEvent {
     const PREFIX: &'static str = "Counter";
+    const PYTHON: Option<PythonTopics> = Some(PythonTopics::new("tutorial.domainmodel:Counter"));
 }
 
 impl Aggregate for Counter {

@@ -17,6 +17,24 @@ pub type Fields = Map<String, Value>;
 /// An upcaster: turns the stored fields of one class version into the next.
 pub type Upcast = fn(&mut Fields);
 
+/// Where an event type's events are in the Python library's stored format: the topic of the
+/// Python aggregate class (`module:Qualname`, for example `"tutorial.domainmodel:Dog"`). A
+/// variant `Registered` is stored under `"tutorial.domainmodel:Dog.Registered"`, and the
+/// version-1 event carries it as `originator_topic`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PythonTopics {
+    /// The Python aggregate class's topic.
+    pub aggregate: &'static str,
+}
+
+impl PythonTopics {
+    /// The topics of the Python aggregate class `aggregate` (`module:Qualname`).
+    pub const fn new(aggregate: &'static str) -> Self {
+        Self { aggregate }
+    }
+}
+
 /// The events of an aggregate: usually an enum with serde's default (externally tagged)
 /// representation, one variant per event, with its own derives and serde attributes.
 ///
@@ -82,6 +100,12 @@ pub trait Event: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 's
     /// Upcasters by current topic: each turns the stored fields of class version n into
     /// n + 1, so a topic's class version is 1 plus the number of its upcasters.
     const UPCASTS: &'static [(&'static str, &'static [Upcast])] = &[];
+
+    /// The topics of these events in the Python library's stored format
+    /// (`STORED_FORMAT=python`): `Some(PythonTopics::new("tutorial.domainmodel:Dog"))` stores
+    /// `Registered` under `tutorial.domainmodel:Dog.Registered`. `None` (the default): this
+    /// type cannot be stored in that format.
+    const PYTHON: Option<PythonTopics> = None;
 
     /// The topic this event is stored under, for example `"Dog.TrickAdded"`.
     fn topic(&self) -> String {

@@ -80,10 +80,10 @@ use uuid::Uuid;
 
 pub(crate) use content::numbered;
 pub(crate) use event::current_topic;
-pub use event::{Event, Fields, Upcast};
+pub use event::{Event, Fields, PythonTopics, Upcast};
 pub use root::{IntoEvents, Root};
 pub use timestamp::Timestamp;
-pub(crate) use topics::unknown_topic;
+pub(crate) use topics::{native_of, unknown_topic};
 pub use topics::{TopicCheck, Topics};
 
 /// An event-sourced aggregate's state: the fold of its events through

@@ -38,6 +38,8 @@ pub struct Topics {
 #[derive(Clone, Copy)]
 struct Declared {
     prefix: &'static str,
+    /// The Python aggregate's topic ([`Event::PYTHON`]), for stores in the Python format.
+    python: Option<&'static str>,
     type_name: &'static str,
     handles: fn(&str) -> bool,
 }
@@ -70,6 +72,7 @@ impl Topics {
     pub fn event<E: Event>(mut self) -> Self {
         self.types.push(Declared {
             prefix: E::PREFIX,
+            python: E::PYTHON.map(|p| p.aggregate),
             type_name: std::any::type_name::<E>(),
             handles: E::handles,
         });
@@ -103,6 +106,9 @@ impl Topics {
     pub fn classify(&self, topic: &str) -> std::result::Result<TopicCheck, &'static str> {
         let mut owner = None;
         for t in &self.types {
+            // A topic in the Python format is classified by its native form.
+            let native = t.python.and_then(|p| native_of(topic, p, t.prefix));
+            let topic = native.as_deref().unwrap_or(topic);
             if (t.handles)(topic) {
                 return Ok(TopicCheck::Known);
             }
@@ -123,6 +129,14 @@ impl Topics {
         self.classify(&notification.topic)
             .map_err(|type_name| unknown_topic(notification, type_name))
     }
+}
+
+/// The native form (`"Dog.Registered"`, with `prefix`) of a topic in the Python format under
+/// the Python aggregate `python` (`"tutorial.domainmodel:Dog.Registered"`); `None` when
+/// `topic` is not under it.
+pub(crate) fn native_of(topic: &str, python: &str, prefix: &str) -> Option<String> {
+    let variant = topic.strip_prefix(python)?.strip_prefix('.')?;
+    Some(format!("{prefix}.{variant}"))
 }
 
 /// The error for `notification`, whose topic is under the prefix of `type_name` but is none of

@@ -20,10 +20,43 @@ pub use cipher::{AesCipher, CIPHER_TOPICS, CipherError};
 #[cfg(feature = "zlib")]
 pub use compressor::{COMPRESSOR_TOPICS, CompressError, DEFAULT_MAX_DECOMPRESSED, ZlibCompressor};
 
+/// How event states and topics are written (`STORED_FORMAT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoredFormat {
+    /// This library's: topics `Dog.Registered`, the timestamp a string, keys sorted.
+    #[default]
+    Native,
+    /// The Python library's (`eventsourcing` 9.5): topics `module:Qualname.Registered` from
+    /// [`Event::PYTHON`], the timestamp transcoded as `datetime_iso`, `originator_topic` in the
+    /// version-1 event, fields in declaration order. Snapshots in that format are not written
+    /// yet.
+    Python,
+}
+
+impl StoredFormat {
+    /// From `STORED_FORMAT` (`native`, the default, or `python`), app-prefixed key first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming `STORED_FORMAT` for another value.
+    pub fn from_env(env: &Env) -> Result<Self> {
+        match env.get("STORED_FORMAT").map(str::trim) {
+            None | Some("" | "native") => Ok(Self::Native),
+            Some("python") => Ok(Self::Python),
+            Some(_) => Err(Error::config(
+                env.keys_for("STORED_FORMAT").join(", "),
+                "expected native or python",
+            )),
+        }
+    }
+}
+
 /// Encodes and decodes event states. `Debug` shows whether compression and encryption are on,
 /// never the key.
 #[derive(Debug, Clone, Default)]
 pub struct Mapper {
+    format: StoredFormat,
     #[cfg(feature = "zlib")]
     compressor: Option<ZlibCompressor>,
     #[cfg(feature = "cipher")]
@@ -34,6 +67,18 @@ impl Mapper {
     /// Plain JSON.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Writes and reads `format`.
+    #[must_use]
+    pub fn with_format(mut self, format: StoredFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// The stored format.
+    pub fn format(&self) -> StoredFormat {
+        self.format
     }
 
     /// Also compresses.
@@ -52,7 +97,8 @@ impl Mapper {
         self
     }
 
-    /// From `COMPRESSOR_TOPIC` (`zlib` or `eventsourcing.compressor:ZlibCompressor`),
+    /// From `STORED_FORMAT` ([`StoredFormat::from_env`]), `COMPRESSOR_TOPIC` (`zlib` or
+    /// `eventsourcing.compressor:ZlibCompressor`),
     /// `COMPRESSOR_MAX_DECOMPRESSED` (bytes), `CIPHER_TOPIC` (`eventsourcing.cipher:AESCipher`
     /// or `aes-gcm`; the default when only a key is set) and `CIPHER_KEY` (standard base64 of
     /// 16, 24 or 32 bytes), app-prefixed keys first.
@@ -64,8 +110,8 @@ impl Mapper {
     /// without the `zlib` or `cipher` feature, naming the feature. Key material never appears
     /// in errors.
     pub fn from_env(env: &Env) -> Result<Self> {
-        #[allow(unused_mut)] // Without both features there is nothing to configure.
-        let mut mapper = Self::new();
+        #[allow(unused_mut)] // Without both features there is nothing more to configure.
+        let mut mapper = Self::new().with_format(StoredFormat::from_env(env)?);
         #[cfg(not(feature = "zlib"))]
         not_compiled(env, "COMPRESSOR_TOPIC", "zlib")?;
         #[cfg(feature = "zlib")]
@@ -205,13 +251,23 @@ impl Mapper {
     /// [`Error::Encode`] naming the topic.
     pub fn to_stored<E: Event>(&self, envelope: &Envelope<E>) -> Result<StoredEvent> {
         let mut json = Vec::with_capacity(256);
-        let topic =
-            json::write_state(&envelope.event, envelope.timestamp, &mut json).map_err(|e| {
-                Error::Encode {
-                    topic: envelope.event.topic(),
-                    source: Box::new(e),
-                }
-            })?;
+        let encode = |source: BoxError| Error::Encode {
+            topic: envelope.event.topic(),
+            source,
+        };
+        let topic = match self.format {
+            StoredFormat::Native => {
+                json::write_state(&envelope.event, envelope.timestamp, &mut json)
+                    .map_err(|e| encode(Box::new(e)))?
+            }
+            StoredFormat::Python => json::write_python_state(
+                &envelope.event,
+                envelope.timestamp,
+                envelope.originator_version,
+                &mut json,
+            )
+            .map_err(|e| encode(e.into()))?,
+        };
         let state = self.encode_state(json).map_err(|source| Error::Encode {
             topic: topic.clone(),
             source,
@@ -245,8 +301,11 @@ impl Mapper {
             source,
         };
         let json = self.plain_state(state).map_err(decode)?;
-        let (event, timestamp) =
-            json::read_state::<E>(topic, &json).map_err(|e| decode(e.into()))?;
+        let (event, timestamp) = match self.format {
+            StoredFormat::Native => json::read_state::<E>(topic, &json),
+            StoredFormat::Python => json::read_python_state::<E>(topic, originator_version, &json),
+        }
+        .map_err(|e| decode(e.into()))?;
         Ok(Envelope {
             originator_id,
             originator_version,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Mapper;
+use super::{Mapper, StoredFormat};
 use crate::domain::{Aggregate, Root, Timestamp};
 use crate::{Error, Result, StoredEvent};
 
@@ -51,6 +51,13 @@ impl Mapper {
             topic: topic.clone(),
             source,
         };
+        if self.format() == StoredFormat::Python {
+            return Err(encode(
+                "snapshots in the Python library's format are not written yet: with \
+                 STORED_FORMAT=python, leave snapshotting off"
+                    .into(),
+            ));
+        }
         let json = serde_json::to_vec(&SnapshotState {
             created_on: root.created_on(),
             modified_on: root.modified_on(),

@@ -18,11 +18,12 @@ mod runner;
 mod single;
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::application::{Application, Pending};
-use crate::domain::{Aggregate, Event, Root, TopicCheck, Topics, unknown_topic};
-use crate::mapper::Mapper;
+use crate::domain::{Aggregate, Event, Root, TopicCheck, Topics, native_of, unknown_topic};
+use crate::mapper::{Mapper, StoredFormat};
 use crate::{Env, Notification, Result, Tracking};
 
 pub use apps::{DEFAULT_FOLLOWER_CACHE, DEFAULT_PROCESSING_BATCH};
@@ -117,8 +118,16 @@ impl Received<'_> {
     /// of its topics or aliases, or when the state does not decode.
     pub fn decode<E: Event>(&self) -> Result<Option<E>> {
         let n = self.notification;
-        if !E::handles(&n.topic) {
-            if !Topics::owns(E::PREFIX, &n.topic) {
+        // In the Python format, `E`'s topics are under its Python aggregate's topic.
+        let native = match (self.mapper.format(), E::PYTHON) {
+            (StoredFormat::Python, Some(p)) => match native_of(&n.topic, p.aggregate, E::PREFIX) {
+                Some(native) => Cow::Owned(native),
+                None => return Ok(None),
+            },
+            _ => Cow::Borrowed(n.topic.as_str()),
+        };
+        if !E::handles(&native) {
+            if !Topics::owns(E::PREFIX, &native) {
                 return Ok(None);
             }
             return Err(unknown_topic(n, std::any::type_name::<E>()));

@@ -4,6 +4,7 @@
 //! keys out as they pass. Older class versions (which upcasters change), tuple variants and
 //! newtype variants of non-structs go through the stored map ([`Event::from_fields`]).
 
+mod python;
 mod read;
 mod write;
 
@@ -13,6 +14,15 @@ use crate::domain::{Event, Fields, Timestamp, current_topic};
 
 const TIMESTAMP: &str = "timestamp";
 const CLASS_VERSION: &str = "class_version";
+/// The Python library's key for the aggregate's topic, in the version-1 event.
+const ORIGINATOR_TOPIC: &str = "originator_topic";
+/// The keys of a value the Python library's transcoder wrote.
+const TRANSCODED_TYPE: &str = "_type_";
+const TRANSCODED_DATA: &str = "_data_";
+/// The name of Python's transcoding of `datetime`.
+const DATETIME_ISO: &str = "datetime_iso";
+
+pub(crate) use python::{read_python_state, write_python_state};
 
 /// The topic of `event` and its stored JSON at `timestamp`, into `out`.
 pub(crate) fn write_state<E: Event>(
@@ -21,7 +31,13 @@ pub(crate) fn write_state<E: Event>(
     out: &mut Vec<u8>,
 ) -> serde_json::Result<String> {
     let topic = event.topic();
-    write::write(event, timestamp, E::class_version_of(&topic), out)?;
+    write::write(
+        event,
+        timestamp,
+        E::class_version_of(&topic),
+        write::Layout::Native,
+        out,
+    )?;
     Ok(topic)
 }
 

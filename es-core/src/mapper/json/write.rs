@@ -13,14 +13,17 @@ use serde::ser::{
 };
 use serde_json::{Error, Value};
 
-use super::{CLASS_VERSION, TIMESTAMP};
+use super::{
+    CLASS_VERSION, DATETIME_ISO, ORIGINATOR_TOPIC, TIMESTAMP, TRANSCODED_DATA, TRANSCODED_TYPE,
+};
 use crate::domain::{Fields, Timestamp, numbered};
 
-/// The stored JSON of `event` into `out`.
+/// The stored JSON of `event` into `out`, in `layout`.
 pub(crate) fn write<T: Serialize + ?Sized>(
     event: &T,
     timestamp: Timestamp,
     class_version: u32,
+    layout: Layout,
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
     event.serialize(State {
@@ -28,8 +31,23 @@ pub(crate) fn write<T: Serialize + ?Sized>(
         extra: Extra {
             timestamp,
             class_version,
+            layout,
         },
     })
+}
+
+/// How the object is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Keys sorted, the timestamp a string.
+    Native,
+    /// The Python library's: the timestamp first (transcoded as `datetime_iso`), then
+    /// `originator_topic` when given (the version-1 event), the fields in declaration order,
+    /// then `class_version` above 1.
+    Python {
+        /// The Python aggregate's topic, on the version-1 event.
+        originator_topic: Option<&'static str>,
+    },
 }
 
 /// What the library adds to an event's fields.
@@ -37,6 +55,7 @@ pub(crate) fn write<T: Serialize + ?Sized>(
 struct Extra {
     timestamp: Timestamp,
     class_version: u32,
+    layout: Layout,
 }
 
 /// Keys with the ranges of their values' JSON, which are written at the end of the output
@@ -84,11 +103,65 @@ impl Entries {
     fn finish(mut self, extra: Extra, out: &mut Vec<u8>) -> Result<(), Error> {
         self.keys
             .retain(|(k, _)| k.as_ref() != TIMESTAMP && k.as_ref() != CLASS_VERSION);
+        if let Layout::Python { originator_topic } = extra.layout {
+            return self.finish_python(extra, originator_topic, out);
+        }
         self.push(out, Cow::Borrowed(TIMESTAMP), &extra.timestamp)?;
         if extra.class_version > 1 {
             self.push(out, Cow::Borrowed(CLASS_VERSION), &extra.class_version)?;
         }
         self.keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.write_object(out)
+    }
+}
+
+impl Entries {
+    /// As [`finish`](Self::finish), in the Python library's layout ([`Layout::Python`]).
+    fn finish_python(
+        mut self,
+        extra: Extra,
+        originator_topic: Option<&'static str>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        if self
+            .keys
+            .iter()
+            .any(|(k, _)| k.as_ref() == ORIGINATOR_TOPIC)
+        {
+            return Err(ser::Error::custom(
+                "a field named originator_topic: the Python library keeps that key for itself",
+            ));
+        }
+        let timestamp = python_timestamp(extra.timestamp)?;
+        let mut head = vec![(Cow::Borrowed(TIMESTAMP), out.len()..0)];
+        let start = out.len();
+        // `_type_` before `_data_`, as Python writes them.
+        for (key, value) in [
+            (TRANSCODED_TYPE, DATETIME_ISO),
+            (TRANSCODED_DATA, &timestamp),
+        ] {
+            out.push(if key == TRANSCODED_TYPE { b'{' } else { b',' });
+            serde_json::to_writer(&mut *out, key)?;
+            out.push(b':');
+            serde_json::to_writer(&mut *out, value)?;
+        }
+        out.push(b'}');
+        head[0].1 = start..out.len();
+        if let Some(topic) = originator_topic {
+            let start = out.len();
+            serde_json::to_writer(&mut *out, topic)?;
+            head.push((Cow::Borrowed(ORIGINATOR_TOPIC), start..out.len()));
+        }
+        head.append(&mut self.keys);
+        self.keys = head;
+        if extra.class_version > 1 {
+            self.push(out, Cow::Borrowed(CLASS_VERSION), &extra.class_version)?;
+        }
+        self.write_object(out)
+    }
+
+    /// The object of the entries in their order, in place of the values written so far.
+    fn write_object(self, out: &mut Vec<u8>) -> Result<(), Error> {
         let values = self.base..out.len();
         out.push(b'{');
         for (i, (key, value)) in self.keys.iter().enumerate() {
@@ -102,6 +175,19 @@ impl Entries {
         out.push(b'}');
         out.drain(values);
         Ok(())
+    }
+}
+
+/// A timestamp as Python's `datetime.isoformat()` writes an aware UTC one: microseconds,
+/// left out when 0, and `+00:00`.
+fn python_timestamp(timestamp: Timestamp) -> Result<String, Error> {
+    let iso = timestamp.to_string();
+    match iso.strip_suffix(".000000+00:00") {
+        Some(whole) => Ok(format!("{whole}+00:00")),
+        None if iso.ends_with("+00:00") && iso.len() == 32 => Ok(iso),
+        None => Err(ser::Error::custom(format!(
+            "timestamp {iso} is outside the years Python's datetime holds"
+        ))),
     }
 }
 
