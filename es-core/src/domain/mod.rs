@@ -83,8 +83,8 @@ pub(crate) use event::current_topic;
 pub use event::{Event, Fields, PythonTopics, Upcast};
 pub use root::{IntoEvents, Root};
 pub use timestamp::Timestamp;
-pub(crate) use topics::{native_of, unknown_topic};
 pub use topics::{TopicCheck, Topics};
+pub(crate) use topics::{native_of, unknown_topic};
 
 /// An event-sourced aggregate's state: the fold of its events through
 /// [`apply`](Self::apply), held in a [`Root`]. `Default` is the state before the first event;
