@@ -13,7 +13,8 @@
 //! - `contention.rs`: lost updates (C2), snapshots and cache (C8), pool pressure (C10), a
 //!   connection terminated mid-insert (F4), configured timeouts and settings (F13);
 //! - `ordering.rs`: commit order with the commit-timestamp oracle and its control (C4, private
-//!   cluster, full profile), C4 at scale on POPO and SQLite, an outstanding writer (C5);
+//!   cluster, full profile), C4 at scale on POPO and SQLite; `outstanding.rs`: an
+//!   outstanding writer and its control (C5);
 //! - `resume.rs`: two follower instances (C6), catch-up with stop and start (C7), a killed
 //!   LISTEN connection (C13);
 //! - `processes.rs`: processes sharing one SQLite file (C9), a short lock holder (F11 a), no id
@@ -55,6 +56,7 @@ mod lost_ack;
 mod names;
 mod ordering;
 mod outage;
+mod outstanding;
 mod payloads;
 mod pools;
 mod processes;

@@ -22,14 +22,34 @@ fn f10_pool_exhaustion_is_a_typed_timeout() {
     config.pool_size = 1;
     config.max_overflow = 0;
     config.connect_timeout = Duration::from_secs(1);
+    // This test's sessions, apart from those of the tests running beside it.
+    config.application_name.clone_from(&config.schema);
     let r = PostgresApplicationRecorder::new(&config, "app").unwrap();
     let mut holder = crate::common::admin(&config);
+    let mut watcher = crate::common::admin(&config);
     let tx = crate::lock_events(&mut holder, &config.schema);
     std::thread::scope(|s| {
         // This insert takes the only connection and waits for the lock.
         let blocked =
             s.spawn(|| r.insert_events(&[StoredEvent::new(Uuid::new_v4(), 1, "T", Vec::new())]));
-        std::thread::sleep(Duration::from_millis(300));
+        // Wait until the server shows it waiting (not a sleep: a busy machine is slow).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND application_name = $1",
+                &[&config.application_name],
+            )
+            .unwrap()
+            .get::<_, i64>(0)
+            == 0
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the insert never waited for the lock"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let started = Instant::now();
         let e = r.max_notification_id().unwrap_err();
         let waited = started.elapsed();
