@@ -208,3 +208,59 @@ fn the_python_stored_format() {
     drop(runner);
     drop_postgres_schema(&config, &schema).unwrap();
 }
+
+/// An application opened in one stored format on a log of the other fails at once, naming
+/// `STORED_FORMAT`, and writes nothing.
+#[test]
+fn a_store_of_the_other_format_fails_at_open() {
+    use eventsourcing::system::App;
+    use eventsourcing::{ApplicationBuilder, Error};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f.db").to_string_lossy().into_owned();
+    let open = |format: &str| {
+        ApplicationBuilder::new("DogSchool")
+            .without_process_env()
+            .vars([
+                ("PERSISTENCE_MODULE", "sqlite"),
+                ("SQLITE_DBNAME", file.as_str()),
+                ("STORED_FORMAT", format),
+            ])
+            .build()
+    };
+    let python = tutorial::DogSchool::from_application(open("python").unwrap()).unwrap();
+    python.register_dog("Rex").unwrap();
+    let e = open("native").unwrap_err();
+    assert!(matches!(e, Error::Config { .. }), "{e}");
+    let text = e.report().to_string();
+    assert!(
+        text.contains("STORED_FORMAT") && text.contains("tutorial.domainmodel:Dog.Registered"),
+        "{text}"
+    );
+    let other = dir.path().join("g.db").to_string_lossy().into_owned();
+    let native = ApplicationBuilder::new("DogSchool")
+        .without_process_env()
+        .vars([
+            ("PERSISTENCE_MODULE", "sqlite"),
+            ("SQLITE_DBNAME", other.as_str()),
+        ])
+        .build()
+        .unwrap();
+    tutorial::DogSchool::from_application(native)
+        .unwrap()
+        .register_dog("Rex")
+        .unwrap();
+    let e = ApplicationBuilder::new("DogSchool")
+        .without_process_env()
+        .vars([
+            ("PERSISTENCE_MODULE", "sqlite"),
+            ("SQLITE_DBNAME", other.as_str()),
+            ("STORED_FORMAT", "python"),
+        ])
+        .build()
+        .unwrap_err();
+    assert!(
+        e.report().to_string().contains("Dog.Registered"),
+        "{}",
+        e.report()
+    );
+}

@@ -24,6 +24,7 @@
 //! ```
 
 mod cache;
+mod format;
 mod log;
 mod pending;
 mod read_all;
@@ -87,9 +88,13 @@ impl Application {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for malformed cipher, compressor or cache settings.
+    /// [`Error::Config`] for malformed cipher, compressor or cache settings, and naming
+    /// `STORED_FORMAT` when the log holds topics of the other stored format (the Python
+    /// library's `module:Qualname` topics, or this library's); the errors of reading the log's
+    /// ends, except operational ones.
     pub fn new(env: Env, recorders: Recorders) -> Result<Self> {
         let mapper = Mapper::from_env(&env)?;
+        format::check_log(mapper.format(), &*recorders.events, &env)?;
         let cache = env
             .parse::<usize>("AGGREGATE_CACHE_MAXSIZE")?
             .map(Cache::new);
