@@ -65,3 +65,5 @@ fn view() -> es_testkit::views::MapCounters<es_popo::MemoryView<es_testkit::view
 }
 
 es_testkit::view_tests!(view, storage);
+
+es_testkit::dcb_tests!(es_popo::PopoDcbRecorder::default, gap_free);

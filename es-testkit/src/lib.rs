@@ -6,6 +6,7 @@ pub mod application;
 pub mod apps;
 pub mod batching;
 pub mod concurrent;
+pub mod dcb;
 pub mod failures;
 mod fixture;
 pub mod follows;

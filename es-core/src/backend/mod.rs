@@ -1,6 +1,7 @@
 #![doc = include_str!("guide.md")]
 
 mod blocking;
+mod dcb;
 mod recorder;
 
 use std::fmt::Debug;
@@ -17,6 +18,7 @@ use crate::persistence::{
 };
 
 pub use blocking::{may_block, on_blocking_thread};
+pub use dcb::DcbBackend;
 pub use recorder::{OpenBackend, Recorder, kind};
 
 /// How often an idle subscription on a backend shared with other processes selects for their

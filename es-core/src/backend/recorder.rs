@@ -71,6 +71,12 @@ pub mod kind {
     #[derive(Debug, Clone, Copy, Default)]
     pub struct Process;
 
+    /// A DCB log: a [`DcbRecorder`](crate::persistence::dcb::DcbRecorder) on a
+    /// [`DcbBackend`](crate::backend::DcbBackend). Not a [`Kind`]: its tables are a DCB
+    /// backend's own.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct Dcb;
+
     impl Kind for Snapshots {
         const TABLES: Tables = Tables::Snapshots;
     }

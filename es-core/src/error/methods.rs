@@ -111,13 +111,21 @@ impl Error {
         }
     }
 
-    /// True for every integrity kind: version conflicts, tracking conflicts and other constraint
-    /// violations. Python's `IntegrityError`.
+    /// True for every integrity kind: version conflicts, tracking conflicts, failed DCB append
+    /// conditions and other constraint violations. Python's `IntegrityError`.
     pub fn is_integrity(&self) -> bool {
         matches!(
             self,
-            Self::VersionConflict { .. } | Self::TrackingConflict { .. } | Self::Integrity { .. }
+            Self::VersionConflict { .. }
+                | Self::TrackingConflict { .. }
+                | Self::AppendConditionFailed { .. }
+                | Self::Integrity { .. }
         )
+    }
+
+    /// True for a DCB append whose condition failed.
+    pub fn is_append_condition_failed(&self) -> bool {
+        matches!(self, Self::AppendConditionFailed { .. })
     }
 
     /// True for a duplicate `(originator_id, originator_version)`.

@@ -84,6 +84,14 @@ pub enum Error {
         /// The rejected notification id.
         notification_id: u64,
     },
+    /// A DCB append's condition failed: an event stored after `after` matches the condition's
+    /// query. Nothing was written. Read again and decide again. Python's `IntegrityError` from
+    /// a DCB recorder.
+    #[error("append condition failed: an event after position {} matches the condition's query", after.map_or_else(|| "0".to_owned(), |a| a.to_string()))]
+    AppendConditionFailed {
+        /// The condition's `after`.
+        after: Option<u64>,
+    },
     /// Another integrity constraint was violated.
     #[error("integrity error")]
     Integrity {

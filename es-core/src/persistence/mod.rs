@@ -4,11 +4,13 @@
 //! This layer names nothing above it (domain, mapper, application, system); a test in
 //! `es-core/tests/layering.rs` keeps it so.
 
+pub mod dcb;
 mod identifier;
 mod lease;
 mod query;
 mod recorder;
 mod subscription;
+mod tail;
 mod values;
 mod view;
 pub mod wake;

@@ -1,17 +1,14 @@
 //! [`Subscription`]: a blocking iterator over an application's notification log.
 
-use std::collections::VecDeque;
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::persistence::wake::{Notifier, StopHandle, Waker};
+use crate::persistence::tail::{Positioned, Tail};
+use crate::persistence::wake::{Notifier, StopHandle};
 use crate::{Notification, NotificationId, NotificationQuery, Result};
 
 /// How many notifications a subscription selects at a time.
 pub const SUBSCRIPTION_BATCH_SIZE: usize = 500;
-
-type Fetch = Box<dyn FnMut(&NotificationQuery) -> Result<Vec<Notification>> + Send>;
 
 /// A blocking iterator over the notifications after a position: it yields what is recorded,
 /// then blocks until more is recorded, until [`stop`](Self::stop) (or a clone of its
@@ -25,23 +22,24 @@ type Fetch = Box<dyn FnMut(&NotificationQuery) -> Result<Vec<Notification>> + Se
 ///
 /// [`ApplicationRecorder::subscribe`]: crate::ApplicationRecorder::subscribe
 pub struct Subscription {
-    fetch: Fetch,
-    query: NotificationQuery,
-    buffer: VecDeque<Notification>,
-    waker: Arc<Waker>,
-    stop: StopHandle,
-    poll: Option<Duration>,
-    backoff: Option<Duration>,
-    failed: bool,
+    tail: Tail<Notification>,
+    topics: usize,
+}
+
+impl Positioned for Notification {
+    fn position(&self) -> u64 {
+        self.id
+    }
 }
 
 impl fmt::Debug for Subscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscription")
-            .field("query", &self.query)
-            .field("buffered", &self.buffer.len())
-            .field("stopped", &self.stop.is_stopped())
-            .field("poll", &self.poll)
+            .field("after", &self.tail.position())
+            .field("topics", &self.topics)
+            .field("buffered", &self.tail.buffered())
+            .field("stopped", &self.tail.stop_handle().is_stopped())
+            .field("poll", &self.tail.poll_interval())
             .finish_non_exhaustive()
     }
 }
@@ -71,71 +69,54 @@ impl Subscription {
     {
         let mut query =
             NotificationQuery::new(SUBSCRIPTION_BATCH_SIZE).topics(topics.iter().cloned());
-        if let Some(gt) = gt {
-            query = query.after(gt);
-        }
-        let waker = Waker::new();
-        let stop = StopHandle::new();
-        stop.register(&waker);
+        let mut fetch = fetch;
+        let select = move |after: Option<NotificationId>| {
+            if after.is_some() {
+                query.start = after;
+                query.inclusive_of_start = false;
+            }
+            fetch(&query)
+        };
         Self {
-            fetch: Box::new(fetch),
-            query,
-            buffer: VecDeque::new(),
-            waker,
-            stop,
-            poll: None,
-            backoff: None,
-            failed: false,
+            tail: Tail::new(select, gt, "notifications"),
+            topics: topics.len(),
         }
     }
 
     /// Wakes the subscription whenever `notifier` notifies (the recorder's inserts).
     #[must_use]
     pub fn woken_by(self, notifier: &Notifier) -> Self {
-        notifier.register(&self.waker);
+        self.tail.woken_by(notifier);
         self
     }
 
     /// Selects again at least every `interval` while idle, for changes no notifier reports.
     #[must_use]
     pub fn polling(mut self, interval: Duration) -> Self {
-        self.poll = Some(interval);
+        self.tail.polling(interval);
         self
     }
 
     /// A handle that stops this subscription from any thread.
     pub fn stop_handle(&self) -> StopHandle {
-        self.stop.clone()
+        self.tail.stop_handle().clone()
     }
 
     /// Stops the subscription: the next call to `next` returns `None`.
     pub fn stop(&self) {
-        self.stop.stop();
+        self.tail.stop_handle().stop();
     }
 
     /// The id of the last notification selected (yielded or buffered), or the starting position.
     pub fn position(&self) -> Option<NotificationId> {
-        self.query.start
+        self.tail.position()
     }
 
     /// Up to `max` notifications that are selected already and follow the last one yielded,
     /// without selecting or waiting: with a `next` before it, how a follower takes a batch
     /// of what is available.
     pub fn take_buffered(&mut self, max: usize) -> Vec<Notification> {
-        let n = max.min(self.buffer.len());
-        self.buffer.drain(..n).collect()
-    }
-
-    fn idle_wait(&mut self) {
-        let step = match (self.poll, self.backoff) {
-            (None, _) => None,
-            (Some(poll), None) => Some(poll / 16),
-            (Some(poll), Some(prev)) => Some(prev.saturating_mul(2).min(poll)),
-        };
-        self.backoff = step;
-        if self.waker.wait(step) {
-            self.backoff = None;
-        }
+        self.tail.take_buffered(max)
     }
 }
 
@@ -143,39 +124,6 @@ impl Iterator for Subscription {
     type Item = Result<Notification>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.stop.is_stopped() {
-                return None;
-            }
-            if let Some(notification) = self.buffer.pop_front() {
-                return Some(Ok(notification));
-            }
-            if self.failed {
-                self.failed = false;
-                self.idle_wait();
-                continue;
-            }
-            match (self.fetch)(&self.query) {
-                Err(e) => {
-                    tracing::warn!(
-                        target: "eventsourcing::subscription",
-                        after = self.query.start,
-                        error = %e.report(),
-                        "selecting notifications failed; retrying after a pause"
-                    );
-                    self.failed = true;
-                    return Some(Err(e));
-                }
-                Ok(batch) if batch.is_empty() => self.idle_wait(),
-                Ok(batch) => {
-                    self.backoff = None;
-                    if let Some(last) = batch.last() {
-                        self.query.start = Some(last.id);
-                        self.query.inclusive_of_start = false;
-                    }
-                    self.buffer.extend(batch);
-                }
-            }
-        }
+        self.tail.next_item()
     }
 }

@@ -133,7 +133,7 @@ impl Tracking {
 
 /// A state in `Debug` output: its length and a 32-bit FNV-1a fingerprint, so that two states
 /// that differ show different values without showing what either holds.
-struct StateSummary<'a>(&'a [u8]);
+pub(crate) struct StateSummary<'a>(pub(crate) &'a [u8]);
 
 impl fmt::Debug for StateSummary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
