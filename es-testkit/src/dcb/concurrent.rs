@@ -132,6 +132,11 @@ fn non_interleaving<R: DcbRecorder>(make: &dyn Fn() -> R, gap_free: bool) {
         }
     });
     let log = r.read(&DcbQuery::all(), None, None).unwrap().events;
+    if gap_free {
+        let all = positions(&log);
+        let want: Vec<Position> = (1..=all.len() as Position).collect();
+        assert_same_ids(&want, &all, "a gap-free log's positions");
+    }
     for (batch, last) in returned.into_inner().unwrap() {
         let last = last.unwrap_or_else(|e| panic!("append of batch {batch} failed: {e}"));
         let at = log

@@ -1,6 +1,8 @@
 //! Model-based DCB properties: generated histories and conditions over small alphabets (so that
 //! they collide), every query shape, checked against a `Vec` and [`DcbQuery::matches`].
 
+use std::fmt;
+
 use es_core::persistence::dcb::{
     DcbAppendCondition, DcbEvent, DcbQuery, DcbQueryItem, DcbRecorder, DcbSequencedEvent, Position,
 };
@@ -36,8 +38,9 @@ fn after() -> impl Strategy<Value = Option<u8>> {
     prop_oneof![1 => Just(None), 4 => (0u8..=255).prop_map(Some)]
 }
 
-/// One step of a history.
-#[derive(Debug, Clone)]
+/// One step of a history. Its `Debug` is short: `T1{g0,g2}` for an event, `[T0|T1: g0+g2]`
+/// for a query item, `*` for the query of all.
+#[derive(Clone)]
 enum Op {
     Append {
         events: Vec<DcbEvent>,
@@ -48,6 +51,48 @@ enum Op {
         after: Option<u8>,
         limit: Option<usize>,
     },
+}
+
+/// A query, shortly: its items joined by ` or `.
+pub(crate) fn show_query(q: &DcbQuery) -> String {
+    if q.items.is_empty() {
+        return "*".to_owned();
+    }
+    let items: Vec<String> = q
+        .items
+        .iter()
+        .map(|i| format!("[{}: {}]", i.types.join("|"), i.tags.join("+")))
+        .collect();
+    items.join(" or ")
+}
+
+impl fmt::Debug for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Append { events, condition } => {
+                let events: Vec<String> = events
+                    .iter()
+                    .map(|e| format!("{}{{{}}}", e.r#type, e.tags.join(",")))
+                    .collect();
+                write!(f, "append {}", events.join(" "))?;
+                match condition {
+                    Some((q, after)) => write!(f, " unless {} after {after:?}", show_query(q)),
+                    None => Ok(()),
+                }
+            }
+            Self::Read {
+                query,
+                after,
+                limit,
+            } => {
+                write!(
+                    f,
+                    "read {} after {after:?} limit {limit:?}",
+                    show_query(query)
+                )
+            }
+        }
+    }
 }
 
 fn append() -> impl Strategy<Value = Op> {
@@ -109,9 +154,11 @@ fn apply<R: DcbRecorder>(
             match r.append(events, condition.as_ref()) {
                 Err(e) if e.is_append_condition_failed() => prop_assert!(
                     conflicting,
-                    "refused although no event after {:?} matches {:?}",
+                    "refused although no event after {:?} matches {}",
                     condition.as_ref().and_then(|c| c.after),
-                    condition.as_ref().map(|c| &c.fail_if_events_match)
+                    condition
+                        .as_ref()
+                        .map_or_else(String::new, |c| show_query(&c.fail_if_events_match))
                 ),
                 Err(e) => return Err(TestCaseError::fail(format!("append failed: {e}"))),
                 Ok(last) => {
@@ -154,7 +201,8 @@ fn apply<R: DcbRecorder>(
             let report = list_report(&want, &got.events);
             prop_assert!(
                 report.is_empty(),
-                "read({query:?}, after {after:?}, limit {limit:?}): {report}"
+                "read {} after {after:?} limit {limit:?}: {report}",
+                show_query(query)
             );
             let head = match limit {
                 None => model.head(),
@@ -190,7 +238,7 @@ fn run<R: DcbRecorder>(
     match result {
         Ok(()) => {}
         Err(TestError::Fail(why, ops)) => {
-            let shown: Vec<String> = ops.iter().take(12).map(|o| format!("{o:?}")).collect();
+            let shown: Vec<String> = ops.iter().take(8).map(|o| format!("{o:?}")).collect();
             panic!(
                 "{why}\nminimal failing history ({} steps): {}",
                 ops.len(),

@@ -3,6 +3,7 @@
 //! catch counts). The racy flaws (ids before the lock, the subscription's catch-up gap) sleep
 //! nowhere: the properties must catch them by load alone.
 
+mod dcb;
 mod flaws;
 mod lease_flaws;
 mod leases;
