@@ -5,6 +5,7 @@
 mod backend;
 mod config;
 mod connections;
+mod dcb;
 mod error;
 mod open;
 mod recorder;
@@ -13,6 +14,7 @@ mod view;
 
 pub use backend::SqliteBackend;
 pub use config::{DEFAULT_LOCK_TIMEOUT, DEFAULT_POOL_SIZE, POLL_INTERVAL, SqliteConfig};
+pub use dcb::{SqliteDcbBackend, SqliteDcbRecorder};
 pub use open::open;
 pub use recorder::{
     SqliteAggregateRecorder, SqliteApplicationRecorder, SqliteProcessRecorder,

@@ -211,3 +211,37 @@ mod views {
         es_testkit::view_tests!(view, storage);
     }
 }
+
+/// The DCB suite on a temporary file, `:memory:` and a named shared-cache memory database.
+mod dcb_log {
+    use super::*;
+    use es_sqlite::SqliteDcbRecorder;
+
+    mod file {
+        use super::*;
+        fn make() -> Guarded<SqliteDcbRecorder, TempDir> {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("dcb.db");
+            let config = SqliteConfig::new(path.to_str().unwrap());
+            Guarded::new(SqliteDcbRecorder::new(&config, &app()).unwrap(), dir)
+        }
+        es_testkit::dcb_tests!(make, gap_free);
+    }
+
+    mod memory {
+        use super::*;
+        fn make() -> SqliteDcbRecorder {
+            SqliteDcbRecorder::new(&SqliteConfig::new(":memory:"), &app()).unwrap()
+        }
+        es_testkit::dcb_tests!(make, gap_free);
+    }
+
+    mod shared_memory {
+        use super::*;
+        fn make() -> SqliteDcbRecorder {
+            let name = format!("file:{}?mode=memory&cache=shared", app());
+            SqliteDcbRecorder::new(&SqliteConfig::new(name), &app()).unwrap()
+        }
+        es_testkit::dcb_tests!(make, gap_free);
+    }
+}

@@ -4,6 +4,9 @@
 use std::fmt::Debug;
 use std::time::Duration;
 
+use es_core::persistence::dcb::{
+    DcbAppendCondition, DcbEvent, DcbQuery, DcbRead, DcbRecorder, DcbSubscription, Position,
+};
 use es_core::{
     AggregateRecorder, ApplicationRecorder, EventQuery, Lease, LeaseRecorder, Notification,
     NotificationId, NotificationQuery, ProcessRecorder, Result, StopHandle, StoredEvent,
@@ -27,6 +30,31 @@ impl<R, G> Guarded<R, G> {
     /// The guard.
     pub fn guard(&self) -> &G {
         &self.guard
+    }
+}
+
+#[deny(clippy::missing_trait_methods)]
+impl<R: DcbRecorder, G: Send + Sync + Debug> DcbRecorder for Guarded<R, G> {
+    fn read(
+        &self,
+        query: &DcbQuery,
+        after: Option<Position>,
+        limit: Option<usize>,
+    ) -> Result<DcbRead> {
+        self.recorder.read(query, after, limit)
+    }
+    fn append(
+        &self,
+        events: &[DcbEvent],
+        condition: Option<&DcbAppendCondition>,
+    ) -> Result<Position> {
+        self.recorder.append(events, condition)
+    }
+    fn subscribe(&self, query: &DcbQuery, after: Option<Position>) -> Result<DcbSubscription> {
+        self.recorder.subscribe(query, after)
+    }
+    fn head(&self) -> Result<Option<Position>> {
+        self.recorder.head()
     }
 }
 

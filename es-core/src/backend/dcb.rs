@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::recorder::kind;
 use super::{DEFAULT_MAX_STATE_SIZE, Recorder};
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::persistence::dcb::{
     DCB_SUBSCRIPTION_BATCH_SIZE, DcbAppendCondition, DcbEvent, DcbQuery, DcbRead, DcbRecorder,
@@ -70,6 +71,49 @@ pub trait DcbBackend: Send + Sync + fmt::Debug + 'static {
     /// What stops the subscription from starting.
     fn prepare_subscription(self: &Arc<Self>) -> Result<()> {
         Ok(())
+    }
+}
+
+/// A DCB backend that opens one application's log from a configuration. It gives its recorders
+/// [`Recorder::new`] and [`Recorder::from_env`].
+pub trait OpenDcbBackend: DcbBackend + Sized {
+    /// The backend's configuration (`SqliteConfig`, `PostgresConfig`).
+    type Config;
+
+    /// Opens (creating its tables unless configured not to) the DCB log of application
+    /// `app_name`.
+    ///
+    /// # Errors
+    ///
+    /// The backend's errors of opening and creating.
+    fn open(config: &Self::Config, app_name: &str) -> Result<Arc<Self>>;
+
+    /// The configuration from an application's settings.
+    ///
+    /// # Errors
+    ///
+    /// A typed error naming the setting that is wrong or missing.
+    fn config_from_env(env: &Env) -> Result<Self::Config>;
+}
+
+impl<B: OpenDcbBackend> Recorder<B, kind::Dcb> {
+    /// Opens the DCB log of application `app_name` with `config`, creating its tables unless
+    /// the configuration says not to.
+    ///
+    /// # Errors
+    ///
+    /// As the backend's [`OpenDcbBackend::open`].
+    pub fn new(config: &B::Config, app_name: &str) -> Result<Self> {
+        B::open(config, app_name).map(Self::from_backend)
+    }
+
+    /// As [`new`](Self::new), with the settings and name of `env`.
+    ///
+    /// # Errors
+    ///
+    /// As [`OpenDcbBackend::config_from_env`] and [`new`](Self::new).
+    pub fn from_env(env: &Env) -> Result<Self> {
+        Self::new(&B::config_from_env(env)?, env.name())
     }
 }
 

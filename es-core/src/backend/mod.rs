@@ -18,7 +18,7 @@ use crate::persistence::{
 };
 
 pub use blocking::{may_block, on_blocking_thread};
-pub use dcb::DcbBackend;
+pub use dcb::{DcbBackend, OpenDcbBackend};
 pub use recorder::{OpenBackend, Recorder, kind};
 
 /// How often an idle subscription on a backend shared with other processes selects for their
