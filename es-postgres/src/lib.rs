@@ -8,6 +8,7 @@ mod client;
 mod combiner;
 mod config;
 mod connect;
+mod dcb;
 mod error;
 mod open;
 mod pool;
@@ -22,6 +23,7 @@ mod watch;
 pub use admin::{drop_postgres_schema, drop_postgres_table};
 pub use backend::PostgresBackend;
 pub use config::{POLL_INTERVAL, PostgresConfig};
+pub use dcb::{PostgresDcbBackend, PostgresDcbRecorder};
 pub use open::open;
 /// The driver, for the types a view's statements take and return (`postgres::Row`,
 /// `postgres::types::ToSql`).

@@ -151,3 +151,20 @@ mod views {
 
     es_testkit::view_tests!(view, storage; if server());
 }
+
+/// The DCB suite, each log in a schema of its own.
+mod dcb_log {
+    use super::*;
+    use es_postgres::PostgresDcbRecorder;
+
+    fn make() -> Guarded<PostgresDcbRecorder, Schema> {
+        let mut config = PostgresConfig::from_env(&Env::from_process("")).unwrap();
+        config.schema = format!("dcb_{}", Uuid::new_v4().simple());
+        config.pool_size = 2;
+        config.max_overflow = 4;
+        let recorder = PostgresDcbRecorder::new(&config, "app").unwrap();
+        Guarded::new(recorder, Schema { config })
+    }
+
+    es_testkit::dcb_tests!(make; if server());
+}

@@ -14,7 +14,7 @@ impl PostgresBackend {
     /// on each NOTIFY. It reconnects after failures and ends soon after the backend is dropped.
     /// Subscriptions poll as well, so a lost NOTIFY or a dead listener delays them by at most
     /// the poll interval.
-    pub(super) fn listen(self: &Arc<Self>, channel: &str) {
+    pub(crate) fn listen(self: &Arc<Self>, channel: &str) {
         self.listener.get_or_init(|| {
             let weak = Arc::downgrade(self);
             let config = self.client_config.clone();

@@ -102,7 +102,12 @@ pub struct PostgresBackend {
 impl PostgresBackend {
     pub(crate) fn open(config: &PostgresConfig, app: &str, kind: Kind) -> Result<Arc<Self>> {
         let schema = TablePrefix::schema(&config.schema)?;
-        let sql = Sql::new(&schema, &TablePrefix::new(app)?, kind)?;
+        Self::open_sql(config, Sql::new(&schema, &TablePrefix::new(app)?, kind)?)
+    }
+
+    /// Opens the pool of `config` for the statements of `sql`, running its DDL unless
+    /// `config.create_table` is off.
+    pub(crate) fn open_sql(config: &PostgresConfig, sql: Sql) -> Result<Arc<Self>> {
         let setup = format!(
             "SET idle_in_transaction_session_timeout = '{}ms'; SET lock_timeout = '{}ms'; \
              SET statement_timeout = '{}ms'",

@@ -78,7 +78,7 @@ pub(crate) struct TrackingSql {
 ///
 /// [`Error::Programming`] if a placeholder is left unfilled (a template and its caller
 /// disagree).
-fn render(template: &str, values: &[(&str, &str)]) -> Result<String> {
+pub(crate) fn render(template: &str, values: &[(&str, &str)]) -> Result<String> {
     let mut out = template.to_owned();
     for (name, value) in values {
         out = out.replace(&format!("{{{name}}}"), value);

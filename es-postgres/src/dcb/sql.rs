@@ -1,0 +1,137 @@
+//! The SQL of one application's DCB log: its DDL and append function (the `.sql` files beside
+//! this one), and reads compiled per query shape with every value a parameter.
+
+use es_core::persistence::dcb::DcbQuery;
+use es_core::{Result, TablePrefix};
+use postgres::types::{ToSql, Type};
+
+use crate::sql::render;
+
+const TABLES: &str = include_str!("tables.sql");
+const APPEND: &str = include_str!("append.sql");
+
+/// The SQLSTATE the append function raises when its condition fails.
+pub(crate) const CONDITION_FAILED: &str = "ES002";
+
+/// Statements of one application's DCB log.
+#[derive(Debug)]
+pub(crate) struct DcbSql {
+    /// DDL, run in one transaction under an advisory lock.
+    pub(crate) create: String,
+    /// `SELECT {append}($1, ..., $10)`.
+    pub(crate) append: String,
+    /// The last position.
+    pub(crate) head: String,
+    /// The LISTEN/NOTIFY channel: the main table's name, as Python's.
+    pub(crate) channel: String,
+    /// The schema-qualified, quoted main and tag tables.
+    main: String,
+    tag: String,
+}
+
+/// A parameter of a compiled read.
+#[derive(Debug)]
+pub(crate) enum Value {
+    Int(i64),
+    Text(String),
+    Texts(Vec<String>),
+}
+
+impl Value {
+    pub(crate) fn param(&self) -> (&(dyn ToSql + Sync), Type) {
+        match self {
+            Self::Int(v) => (v, Type::INT8),
+            Self::Text(v) => (v, Type::TEXT),
+            Self::Texts(v) => (v, Type::TEXT_ARRAY),
+        }
+    }
+}
+
+impl DcbSql {
+    /// The log of application `app` in `schema`: Python's `<app>_events_tt_main` and
+    /// `<app>_events_tt_tag`, and our function `<app>_events_tt_append`.
+    pub(crate) fn new(schema: &TablePrefix, app: &TablePrefix) -> Result<Self> {
+        let s = schema.as_str();
+        let q = |t: &str| format!("\"{s}\".\"{t}\"");
+        let main_name = app.table("_events_tt_main")?;
+        let (main, tag) = (q(&main_name), q(&app.table("_events_tt_tag")?));
+        let append = q(&app.table("_events_tt_append")?);
+        let quoted = |t: String| format!("\"{t}\"");
+        let values: [(&str, &str); 9] = [
+            ("schema", &format!("\"{s}\"")),
+            ("main", &main),
+            ("tag", &tag),
+            (
+                "main_index",
+                &quoted(app.table("_events_tt_main_idx_id_type")?),
+            ),
+            (
+                "tag_index",
+                &quoted(app.table("_events_tt_tag_idx_tag_main_id")?),
+            ),
+            (
+                "type_index",
+                &quoted(app.table("_events_tt_main_idx_type_id")?),
+            ),
+            ("append", &append),
+            ("channel", &format!("'{main_name}'")),
+            ("condition_failed", CONDITION_FAILED),
+        ];
+        Ok(Self {
+            create: render(TABLES, &values)? + &render(APPEND, &values)?,
+            append: format!("SELECT {append}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+            head: format!("SELECT max(id) FROM {main}"),
+            channel: main_name,
+            main,
+            tag,
+        })
+    }
+
+    /// The statement of `read(query, after, limit)` and its parameters (`$1` after, `$2` limit):
+    /// one statement, so that the head (the first column) and the rows come from one snapshot.
+    /// When nothing matches, one row of nulls carries the head.
+    pub(crate) fn read(&self, query: &DcbQuery, after: i64, limit: i64) -> (String, Vec<Value>) {
+        let (main, tag) = (&self.main, &self.tag);
+        let mut values = vec![Value::Int(after), Value::Int(limit)];
+        let filter = if query.matches_all() {
+            String::new()
+        } else {
+            let mut bind = |v: Value| {
+                values.push(v);
+                format!("${}", values.len())
+            };
+            let items: Vec<String> = query
+                .items
+                .iter()
+                .map(|item| {
+                    let types = (!item.types.is_empty()).then(|| {
+                        format!(
+                            " AND m.type = ANY ({})",
+                            bind(Value::Texts(item.types.clone()))
+                        )
+                    });
+                    match item.tags.first() {
+                        Some(first) => format!(
+                            "SELECT t.main_id FROM {tag} t JOIN {main} m ON m.id = t.main_id \
+                             WHERE t.tag = {} AND t.main_id > $1 AND m.tags @> {}{}",
+                            bind(Value::Text(first.clone())),
+                            bind(Value::Texts(item.tags.clone())),
+                            types.unwrap_or_default()
+                        ),
+                        None => format!(
+                            "SELECT m.id FROM {main} m WHERE m.id > $1{}",
+                            types.unwrap_or_default()
+                        ),
+                    }
+                })
+                .collect();
+            format!(" AND id IN ({})", items.join(" UNION "))
+        };
+        let sql = format!(
+            "SELECT (SELECT max(id) FROM {main}), r.id, r.type, r.data, r.tags \
+             FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT id, type, data, tags FROM {main} \
+             WHERE id > $1{filter} ORDER BY id LIMIT $2) r ON true ORDER BY r.id"
+        );
+        (sql, values)
+    }
+}
