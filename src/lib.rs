@@ -31,7 +31,7 @@ pub mod persistence {
         DynProcessRecorder, DynTrackingRecorder, EventQuery, Lease, LeaseRecorder,
         MAX_IDENTIFIER_LEN, MAX_NOTIFICATION_LIMIT, Notification, NotificationId,
         NotificationQuery, ProcessRecorder, Recorders, SUBSCRIPTION_BATCH_SIZE, StopHandle,
-        StoredEvent, Subscription, TablePrefix, Tracking, TrackingRecorder, ViewStore,
+        StoredEvent, Subscription, TablePrefix, Tracking, TrackingRecorder, ViewStore, dcb,
         wait_for_tracking, wake,
     };
 }

@@ -7,9 +7,15 @@
 //! - this library's `DogSchool` writes them; the Python `Counters` follows it and counts them,
 //!   and the Python `DogSchool` loads the dogs.
 //!
-//! The Python side is `tests/python/mixed.py` with the tutorial's Python code beside it.
+//! - DCB: each side reads, and decides over, what the other appended to the tt tables
+//!   ([`dcb`]).
+//!
+//! The Python side is `tests/python/mixed.py` with the tutorial's Python code beside it, and
+//! `tests/python/dcb_mixed.py`.
 
-#[path = "../examples/tutorial/mod.rs"]
+mod dcb;
+
+#[path = "../../examples/tutorial/mod.rs"]
 mod tutorial;
 
 use std::process::Command;
@@ -70,19 +76,30 @@ impl Store {
 
     /// Runs `mixed.py` with `args`: the JSON of its last line.
     fn python(&self, args: &[&str]) -> Value {
+        self.script("mixed.py", "eventsourcing.postgres", args)
+    }
+
+    /// Runs `tests/python/<script>` with `args` and the Python persistence module `module`
+    /// on this store's schema: the JSON of its last line.
+    fn script(&self, script: &str, module: &str, args: &[&str]) -> Value {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python");
         let out = Command::new(std::env::var("ES_PYTHON").unwrap())
-            .arg(format!("{dir}/mixed.py"))
+            .arg(format!("{dir}/{script}"))
             .args(args)
             .env("PYTHONPATH", dir)
-            .env("PERSISTENCE_MODULE", "eventsourcing.postgres")
+            .env("PERSISTENCE_MODULE", module)
             .env("POSTGRES_SCHEMA", &self.schema)
+            // Python's DCB tables need their schema on the search path (its D4).
+            .env(
+                "PGOPTIONS",
+                format!("-c search_path={},public", self.schema),
+            )
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
-            "mixed.py {args:?}: {}\n{stdout}{}",
+            "{script} {args:?}: {}\n{stdout}{}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
