@@ -72,12 +72,12 @@ fn matching_positions(
                 _ => format!("SELECT position FROM \"{tags}\" WHERE tag = {tag} AND position > ?1"),
             });
         }
-        if parts.is_empty() {
-            if let Some(types) = &types {
-                parts.push(format!(
-                    "SELECT position FROM \"{events}\" WHERE type IN ({types}) AND position > ?1"
-                ));
-            }
+        if parts.is_empty()
+            && let Some(types) = &types
+        {
+            parts.push(format!(
+                "SELECT position FROM \"{events}\" WHERE type IN ({types}) AND position > ?1"
+            ));
         }
         // Compound operators bind left to right: `A UNION B INTERSECT C` is
         // `(A UNION B) INTERSECT C`. An item of several parts is a subquery of its own.
@@ -192,10 +192,10 @@ impl DcbBackend for SqliteDcbBackend {
         condition: Option<&DcbAppendCondition>,
     ) -> Result<Position> {
         let last = self.connections.write(|tx| {
-            if let Some(c) = condition {
-                if self.conflicts(tx, c)? {
-                    return Err(Error::AppendConditionFailed { after: c.after });
-                }
+            if let Some(c) = condition
+                && self.conflicts(tx, c)?
+            {
+                return Err(Error::AppendConditionFailed { after: c.after });
             }
             let mut insert = tx
                 .prepare_cached(&self.insert_event)
