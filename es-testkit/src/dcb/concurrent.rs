@@ -17,7 +17,7 @@ use crate::support::{assert_same_ids, ids_summary};
 use super::{next_positions, positions};
 
 /// Places per course in [`conditions_hold_under_concurrency`].
-const PLACES: usize = 2;
+pub const PLACES: usize = 2;
 
 /// Course booking, the DCB way: in each round [`THREADS`] students race to join one course of
 /// [`PLACES`] places. Each reads the course's boundary, decides, and appends its joining with

@@ -1,4 +1,5 @@
-//! The DCB suite: what every [`DcbRecorder`] guarantees, on any backend. [`dcb_tests!`]
+//! The DCB suite: what every [`DcbRecorder`](es_core::persistence::dcb::DcbRecorder)
+//! guarantees, on any backend. [`dcb_tests!`](crate::dcb_tests)
 //! expands it into one `#[test]` per property.
 //!
 //! - A port of the Python library's recorder test case (`eventsourcing/dcb/tests.py`): every
