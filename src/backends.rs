@@ -71,7 +71,7 @@ const OTHER_BACKENDS_KEYS: [(&str, &str); 3] = [
 /// another backend's settings are set, naming them (never their values). The Python library
 /// quietly uses memory then; a service that loses every event at exit because one variable was
 /// forgotten is worse than one that does not start.
-fn refuse_if_configured_elsewhere(env: &Env) -> Result<()> {
+pub(crate) fn refuse_if_configured_elsewhere(env: &Env) -> Result<()> {
     let set: Vec<String> = OTHER_BACKENDS_KEYS
         .iter()
         .filter_map(|(key, _)| env.lookup(key).filter(|(_, v)| !v.trim().is_empty()))

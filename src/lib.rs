@@ -5,6 +5,7 @@
 
 mod backends;
 mod builder;
+pub mod dcb;
 pub mod system;
 pub mod testing;
 #[cfg(feature = "tokio")]

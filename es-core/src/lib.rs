@@ -13,6 +13,7 @@ pub mod sync;
 
 // The upper layer: events and aggregates, their encoding, applications and systems.
 pub mod application;
+pub mod dcb;
 pub mod domain;
 pub mod mapper;
 pub mod system;

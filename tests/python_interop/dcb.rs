@@ -2,9 +2,7 @@
 //! and this library's `PostgresDcbRecorder` on the same `dcbapplication_events_tt_*` tables,
 //! each created first by one side.
 
-use eventsourcing::persistence::dcb::{
-    DcbAppendCondition, DcbEvent, DcbQuery, DcbQueryItem, DcbRecorder,
-};
+use eventsourcing::dcb::{DcbAppendCondition, DcbEvent, DcbQuery, DcbQueryItem, DcbRecorder};
 use eventsourcing::postgres::PostgresDcbRecorder;
 use serde_json::{Value, json};
 
