@@ -70,3 +70,17 @@ fn storage() -> Open {
 
 es_testkit::application_tests!(storage; if through_pgbouncer());
 es_testkit::system_tests!(storage; if through_pgbouncer());
+
+/// The DCB suite through pgbouncer in session mode.
+mod dcb_log {
+    use super::*;
+    use es_postgres::PostgresDcbRecorder;
+
+    fn make() -> Guarded<PostgresDcbRecorder, Schema> {
+        let config = PostgresConfig::from_env(&env()).unwrap();
+        let recorder = PostgresDcbRecorder::new(&config, "app").unwrap();
+        Guarded::new(recorder, Schema(config))
+    }
+
+    es_testkit::dcb_tests!(make; if through_pgbouncer());
+}
