@@ -1,5 +1,6 @@
-//! [`Combiner`]: the queue of group commit, which knows nothing of PostgreSQL (the backend's
-//! `group_commit` module supplies the insert of a whole queue).
+//! [`Combiner`]: the queue of group commit, which knows nothing of PostgreSQL or of what is
+//! written (the backend's `group_commit` module supplies the insert of a whole queue of events,
+//! the DCB log its append of a whole queue of appends).
 //!
 //! Under the table's EXCLUSIVE lock, concurrent writers would each wait for the previous
 //! commit. Instead, while one caller's insert runs, later callers queue; when it finishes, the
@@ -12,29 +13,34 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use es_core::sync::lock;
 use es_core::{Error, NotificationId, Result, StoredEvent, Tracking};
 
+/// An insert of the event store: events and an optional tracking record.
+pub(crate) struct Insert {
+    pub(crate) events: Vec<StoredEvent>,
+    pub(crate) tracking: Option<Tracking>,
+}
+
 /// What a queued caller is told.
-enum Outcome {
+enum Outcome<O> {
     Waiting,
     /// Record the queue (this caller's slot included).
     Lead,
-    Done(Result<Vec<NotificationId>>),
+    Done(O),
 }
 
-/// One queued caller.
-pub(crate) struct Slot {
-    pub(crate) events: Vec<StoredEvent>,
-    pub(crate) tracking: Option<Tracking>,
-    outcome: Mutex<Outcome>,
+/// One queued caller: its request `R`, and where its outcome `O` arrives.
+pub(crate) struct Slot<R = Insert, O = Result<Vec<NotificationId>>> {
+    pub(crate) request: R,
+    outcome: Mutex<Outcome<O>>,
     changed: Condvar,
 }
 
-impl Slot {
-    fn tell(&self, outcome: Outcome) {
+impl<R, O> Slot<R, O> {
+    fn tell(&self, outcome: Outcome<O>) {
         *lock(&self.outcome) = outcome;
         self.changed.notify_all();
     }
 
-    fn wait(&self) -> Outcome {
+    fn wait(&self) -> Outcome<O> {
         let mut guard = lock(&self.outcome);
         loop {
             match std::mem::replace(&mut *guard, Outcome::Waiting) {
@@ -50,12 +56,19 @@ impl Slot {
 }
 
 /// Whether a group is being recorded, and who waits for the next one.
-#[derive(Default)]
-pub(crate) struct Combiner {
-    state: Mutex<(bool, Vec<Arc<Slot>>)>,
+pub(crate) struct Combiner<R = Insert, O = Result<Vec<NotificationId>>> {
+    state: Mutex<(bool, Vec<Arc<Slot<R, O>>>)>,
 }
 
-impl std::fmt::Debug for Combiner {
+impl<R, O> Default for Combiner<R, O> {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new((false, Vec::new())),
+        }
+    }
+}
+
+impl<R, O> std::fmt::Debug for Combiner<R, O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = lock(&self.state);
         f.debug_struct("Combiner")
@@ -65,17 +78,18 @@ impl std::fmt::Debug for Combiner {
     }
 }
 
-impl Combiner {
-    /// Inserts `events` and `tracking`: directly with `single` when nothing is being recorded;
-    /// otherwise queued, and recorded with everyone queued by one call of `many` (made by the
-    /// first queued caller, once the running insert finishes).
+impl<R, O> Combiner<R, O> {
+    /// Records a request: directly with `single` when nothing is being recorded; otherwise
+    /// queued (as `request()` makes it), and recorded with everyone queued by one call of `many`
+    /// (made by the first queued caller, once the running write finishes). `many` returns one
+    /// outcome per slot, in order; `missing` is the outcome of a slot it left out.
     pub(crate) fn run(
         &self,
-        events: &[StoredEvent],
-        tracking: Option<&Tracking>,
-        single: impl FnOnce() -> Result<Vec<NotificationId>>,
-        many: impl Fn(&[Arc<Slot>]) -> Vec<Result<Vec<NotificationId>>>,
-    ) -> Result<Vec<NotificationId>> {
+        request: impl FnOnce() -> R,
+        single: impl FnOnce() -> O,
+        many: impl Fn(&[Arc<Slot<R, O>>]) -> Vec<O>,
+        missing: impl Fn() -> O,
+    ) -> O {
         let slot = {
             let mut state = lock(&self.state);
             if !state.0 {
@@ -86,8 +100,7 @@ impl Combiner {
                 return result;
             }
             let slot = Arc::new(Slot {
-                events: events.to_vec(),
-                tracking: tracking.cloned(),
+                request: request(),
                 outcome: Mutex::new(Outcome::Waiting),
                 changed: Condvar::new(),
             });
@@ -98,16 +111,18 @@ impl Combiner {
             Outcome::Done(result) => result,
             Outcome::Waiting | Outcome::Lead => {
                 let group = std::mem::take(&mut lock(&self.state).1);
-                let mut own = Err(es_core::Error::programming("caller missing from its group"));
-                for (member, result) in group.iter().zip(many(&group)) {
+                let mut own = None;
+                let mut results = many(&group).into_iter();
+                for member in &group {
+                    let result = results.next().unwrap_or_else(&missing);
                     if Arc::ptr_eq(member, &slot) {
-                        own = result;
+                        own = Some(result);
                     } else {
                         member.tell(Outcome::Done(result));
                     }
                 }
                 self.hand_off();
-                own
+                own.unwrap_or_else(missing)
             }
         }
     }

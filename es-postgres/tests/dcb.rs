@@ -55,8 +55,9 @@ fn d1_an_append_in_flight_is_never_passed() {
     let row = tx
         .query_one(
             &format!(
-                "SELECT \"{schema}\".app_events_tt_append(ARRAY['E'], ARRAY['\\x00'::bytea], \
-                 ARRAY['x'], ARRAY[1], false, '{{}}', '{{}}', '{{}}', '{{}}', 0)"
+                "SELECT r_last FROM \"{schema}\".app_events_tt_append(ARRAY['E'], \
+                 ARRAY['\\x00'::bytea], ARRAY['x'], ARRAY[1], ARRAY[1], ARRAY[false], \
+                 ARRAY[0::bigint], '{{}}', '{{}}', '{{}}', '{{}}', ARRAY[0])"
             ),
             &[],
         )

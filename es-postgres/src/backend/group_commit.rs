@@ -24,7 +24,7 @@ impl PostgresBackend {
         tracing::debug!(
             target: "eventsourcing::recorder",
             callers = group.len(),
-            events = group.iter().map(|s| s.events.len()).sum::<usize>(),
+            events = group.iter().map(|s| s.request.events.len()).sum::<usize>(),
             "group commit"
         );
         let mut results: Vec<Option<Result<Vec<NotificationId>>>> = Vec::with_capacity(group.len());
@@ -34,11 +34,13 @@ impl PostgresBackend {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (i, slot) in group.iter().enumerate() {
             let converted: Result<Vec<i64>> = slot
+                .request
                 .events
                 .iter()
                 .map(|e| to_i64(e.originator_version, "originator_version"))
                 .collect();
             let t_id = slot
+                .request
                 .tracking
                 .as_ref()
                 .map(|t| {
@@ -53,13 +55,18 @@ impl PostgresBackend {
                     results.push(None);
                     callers.push(i);
                     versions.extend(v);
-                    for e in &slot.events {
+                    for e in &slot.request.events {
                         ids.push(e.originator_id);
                         topics.push(e.topic.as_str());
                         states.push(e.state.as_slice());
                     }
                     ends.push(i32::try_from(ids.len()).unwrap_or(i32::MAX));
-                    t_apps.push(slot.tracking.as_ref().map(|t| t.application_name.as_str()));
+                    t_apps.push(
+                        slot.request
+                            .tracking
+                            .as_ref()
+                            .map(|t| t.application_name.as_str()),
+                    );
                     t_ids.push(t_id.map(|(id, _)| id));
                     t_firsts.push(t_id.map(|(_, first)| first));
                 }
@@ -85,9 +92,9 @@ impl PostgresBackend {
                             error: share(&failed.error),
                             session: failed.session.clone(),
                         };
-                        let tracking = slot.tracking.as_ref();
-                        results[i] = Some(self.settle(own, &slot.events, tracking, || {
-                            self.insert_once(&slot.events, tracking)
+                        let tracking = slot.request.tracking.as_ref();
+                        results[i] = Some(self.settle(own, &slot.request.events, tracking, || {
+                            self.insert_once(&slot.request.events, tracking)
                                 .map_err(|f| f.error)
                         }));
                     }
@@ -107,7 +114,7 @@ impl PostgresBackend {
                         let failure: Option<String> = row.try_get(2).unwrap_or(None);
                         match failure.as_deref() {
                             Some(TRACKING_CONFLICT) => {
-                                let t = group[callers[k]].tracking.as_ref();
+                                let t = group[callers[k]].request.tracking.as_ref();
                                 *slot_result = Err(t.map_or_else(
                                     || Error::programming("tracking conflict without tracking"),
                                     |t| {

@@ -24,7 +24,7 @@ use es_core::{
 use postgres::Row;
 use postgres::types::{ToSql, Type};
 
-use crate::combiner::Combiner;
+use crate::combiner::{Combiner, Insert};
 use crate::config::PostgresConfig;
 use crate::connect::map_connect_error;
 use crate::error::{Call, Failed, map_pg_error};
@@ -228,10 +228,13 @@ impl Backend for PostgresBackend {
             let ids = match &self.sql.log {
                 None => self.insert_direct(events, tracking),
                 Some(log) => self.combiner.run(
-                    events,
-                    tracking,
+                    || Insert {
+                        events: events.to_vec(),
+                        tracking: tracking.cloned(),
+                    },
                     || self.insert_direct(events, tracking),
                     |group| self.insert_many(log, group),
+                    || Err(Error::programming("caller missing from its group")),
                 ),
             }?;
             if !events.is_empty() {

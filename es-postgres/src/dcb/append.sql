@@ -1,56 +1,69 @@
--- One append in one statement. Every append takes the table's EXCLUSIVE lock first, with a
--- condition or without (Python's unconditional appends take none: D1, D2), so positions follow
--- commit order and one append's block is never interleaved. Python's conditional appends take
--- the same lock, so mixed writers with conditions exclude each other. The function is named
--- per application (Python's are per schema and re-pointed by a second application: D3).
+-- The appends of one or more callers in one statement and one commit (group commit). It takes
+-- the table's EXCLUSIVE lock first, whether the appends have conditions or not (Python's
+-- unconditional appends take none: D1, D2), so positions follow commit order and one append's
+-- block is never interleaved; Python's conditional appends take the same lock, so mixed writers
+-- with conditions exclude each other. The function is named per application (Python's are per
+-- schema, and a second application's DDL re-points the first's: D3).
 --
--- Events: types, datas, and their tags flattened (tags) with a count per event (tag_counts).
--- The condition (when checked): its items' types and tags flattened the same way; no items
--- means every event. Raises {condition_failed} when an event after `after` matches.
+-- Caller c's events end at ends[c] in types/datas; each event's tags are tags, flattened, with
+-- tag_counts per event. Its condition (when checked[c]) has the items up to q_ends[c], each
+-- item's types and tags flattened the same way; no items means every event. Each caller's
+-- condition sees the events of the callers before it. Returns each caller's last position, or
+-- NULL when its condition failed (it wrote nothing).
 CREATE OR REPLACE FUNCTION {append}(types text[], datas bytea[], tags text[], tag_counts int[],
-  checked boolean, q_types text[], q_type_counts int[], q_tags text[], q_tag_counts int[],
-  after bigint) RETURNS bigint
+  ends int[], checked boolean[], afters bigint[], q_types text[], q_type_counts int[],
+  q_tags text[], q_tag_counts int[], q_ends int[])
+RETURNS TABLE (r_caller int, r_last bigint)
 LANGUAGE plpgsql AS $fn$
 DECLARE
-  conflict boolean := false;
+  conflict boolean;
+  e int := 1;
+  g int := 1;
+  qi int := 1;
   ti int := 1;
   gi int := 1;
   it text[];
   ig text[];
+  et text[];
   last bigint;
 BEGIN
   LOCK TABLE {main} IN EXCLUSIVE MODE;
-  IF checked THEN
-    IF cardinality(q_type_counts) = 0 THEN
-      conflict := EXISTS (SELECT 1 FROM {main} WHERE id > after);
+  FOR c IN 1 .. cardinality(ends) LOOP
+    conflict := false;
+    IF checked[c] AND q_ends[c] < qi THEN
+      conflict := EXISTS (SELECT 1 FROM {main} WHERE id > afters[c]);
     END IF;
-    FOR i IN 1 .. cardinality(q_type_counts) LOOP
-      it := q_types[ti : ti + q_type_counts[i] - 1];
-      ig := q_tags[gi : gi + q_tag_counts[i] - 1];
-      ti := ti + q_type_counts[i];
-      gi := gi + q_tag_counts[i];
-      IF cardinality(ig) > 0 THEN
-        conflict := EXISTS (SELECT 1 FROM {tag} t JOIN {main} m ON m.id = t.main_id
-          WHERE t.tag = ig[1] AND t.main_id > after AND m.tags @> ig
-            AND (cardinality(it) = 0 OR m.type = ANY (it)));
-      ELSIF cardinality(it) > 0 THEN
-        conflict := EXISTS (SELECT 1 FROM {main} WHERE type = ANY (it) AND id > after);
-      ELSE
-        conflict := EXISTS (SELECT 1 FROM {main} WHERE id > after);
+    WHILE qi <= q_ends[c] LOOP
+      IF NOT conflict THEN
+        it := q_types[ti : ti + q_type_counts[qi] - 1];
+        ig := q_tags[gi : gi + q_tag_counts[qi] - 1];
+        IF cardinality(ig) > 0 THEN
+          conflict := EXISTS (SELECT 1 FROM {tag} t JOIN {main} m ON m.id = t.main_id
+            WHERE t.tag = ig[1] AND t.main_id > afters[c] AND m.tags @> ig
+              AND (cardinality(it) = 0 OR m.type = ANY (it)));
+        ELSIF cardinality(it) > 0 THEN
+          conflict := EXISTS (SELECT 1 FROM {main} WHERE type = ANY (it) AND id > afters[c]);
+        ELSE
+          conflict := EXISTS (SELECT 1 FROM {main} WHERE id > afters[c]);
+        END IF;
       END IF;
-      EXIT WHEN conflict;
+      ti := ti + q_type_counts[qi];
+      gi := gi + q_tag_counts[qi];
+      qi := qi + 1;
     END LOOP;
-    IF conflict THEN
-      RAISE EXCEPTION 'append condition failed' USING ERRCODE = '{condition_failed}';
-    END IF;
-  END IF;
-  gi := 1;
-  FOR i IN 1 .. cardinality(types) LOOP
-    ig := tags[gi : gi + tag_counts[i] - 1];
-    gi := gi + tag_counts[i];
-    INSERT INTO {main} (type, data, tags) VALUES (types[i], datas[i], ig) RETURNING id INTO last;
-    INSERT INTO {tag} (tag, main_id) SELECT unnest(ig), last;
+    last := NULL;
+    WHILE e <= ends[c] LOOP
+      et := tags[g : g + tag_counts[e] - 1];
+      g := g + tag_counts[e];
+      IF NOT conflict THEN
+        INSERT INTO {main} (type, data, tags) VALUES (types[e], datas[e], et) RETURNING id INTO last;
+        INSERT INTO {tag} (tag, main_id) SELECT unnest(et), last;
+      END IF;
+      e := e + 1;
+    END LOOP;
+    r_caller := c;
+    r_last := last;
+    RETURN NEXT;
   END LOOP;
   PERFORM pg_notify({channel}, '');
-  RETURN last;
 END $fn$;

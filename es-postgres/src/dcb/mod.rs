@@ -3,9 +3,12 @@
 //!
 //! Every append is one call of a per-application function that takes the main table's
 //! EXCLUSIVE lock, checks its condition and inserts: positions follow commit order, one append
-//! is one block, and no reader ever finds a late arrival below a position it has seen. A read
+//! is one block, and no reader ever finds a late arrival below a position it has seen. Appends
+//! that arrive while one runs queue, and go in the next call together, with one commit (group
+//! commit): each checked after the ones before it. A read
 //! is one statement: its head and its events come from one snapshot.
 
+mod append;
 mod sql;
 
 use std::sync::Arc;
@@ -24,7 +27,10 @@ use crate::config::PostgresConfig;
 use crate::error::Call;
 use crate::runtime::blocking;
 use crate::sql::{Kind, Sql};
-use sql::{CONDITION_FAILED, DcbSql};
+use append::Request;
+use sql::DcbSql;
+
+use crate::combiner::Combiner;
 
 /// A PostgreSQL [`DcbRecorder`](es_core::persistence::dcb::DcbRecorder) on the tables
 /// `<app>_events_tt_main` and `<app>_events_tt_tag` of `POSTGRES_SCHEMA`:
@@ -36,69 +42,11 @@ pub type PostgresDcbRecorder = Recorder<PostgresDcbBackend, kind::Dcb>;
 pub struct PostgresDcbBackend {
     pg: Arc<PostgresBackend>,
     sql: DcbSql,
-}
-
-/// `items` flattened, with a count per item.
-fn flatten<'a>(items: impl Iterator<Item = &'a [String]>) -> Result<(Vec<&'a str>, Vec<i32>)> {
-    let (mut flat, mut counts) = (Vec::new(), Vec::new());
-    for item in items {
-        flat.extend(item.iter().map(String::as_str));
-        counts.push(i32::try_from(item.len()).map_err(|_| Error::data("too many tags or types"))?);
-    }
-    Ok((flat, counts))
+    /// Concurrent appends, queued for one call and one commit.
+    combiner: Combiner<Request, Result<Position>>,
 }
 
 impl PostgresDcbBackend {
-    fn append_here(
-        &self,
-        events: &[DcbEvent],
-        condition: Option<&DcbAppendCondition>,
-    ) -> Result<Position> {
-        let types: Vec<&str> = events.iter().map(|e| e.r#type.as_str()).collect();
-        let datas: Vec<&[u8]> = events.iter().map(|e| e.data.as_slice()).collect();
-        let (tags, tag_counts) = flatten(events.iter().map(|e| e.tags.as_slice()))?;
-        let items = condition.map_or(&[][..], |c| c.fail_if_events_match.items.as_slice());
-        let (q_types, q_type_counts) = flatten(items.iter().map(|i| i.types.as_slice()))?;
-        let (q_tags, q_tag_counts) = flatten(items.iter().map(|i| i.tags.as_slice()))?;
-        let checked = condition.is_some();
-        let after = to_i64(condition.and_then(|c| c.after).unwrap_or(0), "after")?;
-        let params: [(&(dyn ToSql + Sync), Type); 10] = [
-            (&types, Type::TEXT_ARRAY),
-            (&datas, Type::BYTEA_ARRAY),
-            (&tags, Type::TEXT_ARRAY),
-            (&tag_counts, Type::INT4_ARRAY),
-            (&checked, Type::BOOL),
-            (&q_types, Type::TEXT_ARRAY),
-            (&q_type_counts, Type::INT4_ARRAY),
-            (&q_tags, Type::TEXT_ARRAY),
-            (&q_tag_counts, Type::INT4_ARRAY),
-            (&after, Type::INT8),
-        ];
-        let rows = self
-            .pg
-            .with(Call::Write, |c| c.query(&self.sql.append, &params))
-            .map_err(|error| match error {
-                Error::Internal { source }
-                    if source
-                        .downcast_ref::<postgres::Error>()
-                        .and_then(postgres::Error::code)
-                        .is_some_and(|c| c.code() == CONDITION_FAILED) =>
-                {
-                    Error::AppendConditionFailed {
-                        after: condition.and_then(|c| c.after),
-                    }
-                }
-                other => other,
-            })?;
-        let last: Option<i64> = match rows.first() {
-            Some(row) => get(row, 0)?,
-            None => None,
-        };
-        let last =
-            last.ok_or_else(|| Error::programming("the append function returned no position"))?;
-        from_i64(last, "position")
-    }
-
     fn read_here(
         &self,
         query: &DcbQuery,
@@ -152,7 +100,17 @@ impl DcbBackend for PostgresDcbBackend {
         events: &[DcbEvent],
         condition: Option<&DcbAppendCondition>,
     ) -> Result<Position> {
-        let last = blocking(|| self.append_here(events, condition))?;
+        let last = blocking(|| {
+            self.combiner.run(
+                || Request {
+                    events: events.to_vec(),
+                    condition: condition.cloned(),
+                },
+                || self.append_one(events, condition),
+                |group| self.append_queue(group),
+                || Err(Error::programming("caller missing from its group")),
+            )
+        })?;
         self.pg.events.notify();
         Ok(last)
     }
@@ -205,7 +163,11 @@ impl OpenDcbBackend for PostgresDcbBackend {
         let mut pool_sql = Sql::new(&schema, &app, Kind::Tracking)?;
         pool_sql.create.clone_from(&sql.create);
         let pg = PostgresBackend::open_sql(config, pool_sql)?;
-        Ok(Arc::new(Self { pg, sql }))
+        Ok(Arc::new(Self {
+            pg,
+            sql,
+            combiner: Combiner::default(),
+        }))
     }
 
     /// [`PostgresConfig::from_env`].

@@ -10,15 +10,12 @@ use crate::sql::render;
 const TABLES: &str = include_str!("tables.sql");
 const APPEND: &str = include_str!("append.sql");
 
-/// The SQLSTATE the append function raises when its condition fails.
-pub(crate) const CONDITION_FAILED: &str = "ES002";
-
 /// Statements of one application's DCB log.
 #[derive(Debug)]
 pub(crate) struct DcbSql {
     /// DDL, run in one transaction under an advisory lock.
     pub(crate) create: String,
-    /// `SELECT {append}($1, ..., $10)`.
+    /// `SELECT * FROM {append}($1, ..., $12)`: one or more callers' appends.
     pub(crate) append: String,
     /// The last position.
     pub(crate) head: String,
@@ -57,7 +54,7 @@ impl DcbSql {
         let (main, tag) = (q(&main_name), q(&app.table("_events_tt_tag")?));
         let append = q(&app.table("_events_tt_append")?);
         let quoted = |t: String| format!("\"{t}\"");
-        let values: [(&str, &str); 9] = [
+        let values: [(&str, &str); 8] = [
             ("schema", &format!("\"{s}\"")),
             ("main", &main),
             ("tag", &tag),
@@ -75,11 +72,13 @@ impl DcbSql {
             ),
             ("append", &append),
             ("channel", &format!("'{main_name}'")),
-            ("condition_failed", CONDITION_FAILED),
         ];
         Ok(Self {
             create: render(TABLES, &values)? + &render(APPEND, &values)?,
-            append: format!("SELECT {append}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+            append: format!(
+                "SELECT r_caller, r_last FROM {append}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                 $11, $12)"
+            ),
             head: format!("SELECT max(id) FROM {main}"),
             channel: main_name,
             main,
