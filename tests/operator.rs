@@ -1,7 +1,8 @@
 //! The operator command `eventsourcing` (feature `cli`), run as a process on the tutorial's
 //! stores: `status`, `tail` and `verify` on a real SQLite file and a PostgreSQL schema, with
 //! `verify` finding a corrupted state and a wrong key; `drop` only with its confirmation flag;
-//! `park`, `parked`, `retry` and `drop-parked` of a poison notification while a runner runs.
+//! `park`, `parked`, `retry` and `drop-parked` of a poison notification while a runner runs;
+//! `dcb-tail` and `dcb-verify` on a DCB log.
 
 mod common;
 
@@ -310,5 +311,85 @@ fn parking_on_a_postgres_schema() {
         &Env::new("").with_all(store.iter().cloned()),
     )
     .unwrap();
+    eventsourcing::postgres::drop_postgres_schema(&config, &schema).unwrap();
+}
+
+/// `dcb-tail` and `dcb-verify` on a DCB log: the events with their tags, a tag filter, and a
+/// `verify` that finds a tag the index lost.
+fn dcb_through_the_command(store: &[(String, String)], lose_a_tag: impl FnOnce()) {
+    use eventsourcing::dcb::{DcbAppendCondition, DcbEvent, DcbQueryItem, open_dcb_recorder};
+    let env = Env::new("Booking").with_all(store.iter().cloned());
+    let r = open_dcb_recorder(&env).unwrap();
+    let joined =
+        DcbEvent::new("Joined", b"{\"seat\":1}".to_vec()).tagged(["course-1", "student-1"]);
+    r.append(
+        &[DcbEvent::new("Registered", b"{}".to_vec()).tagged(["student-1"])],
+        None,
+    )
+    .unwrap();
+    let condition = DcbAppendCondition::new(DcbQueryItem::tags(["course-1", "student-1"]));
+    r.append(&[joined], Some(&condition)).unwrap();
+    let (code, out, err) = run(store, &["dcb-tail", "Booking", "--data"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out,
+        "1\tRegistered\tstudent-1\t{}\n2\tJoined\tcourse-1,student-1\t{\"seat\":1}\n"
+    );
+    let (code, out, _) = run(store, &["dcb-tail", "Booking", "--tags", "course-1"]);
+    assert!(
+        code == 0 && out == "2\tJoined\tcourse-1,student-1\n",
+        "{out}"
+    );
+    let (code, out, err) = run(store, &["dcb-verify", "Booking"]);
+    assert!(
+        code == 0 && out.contains("2 events, last position 2; 2 tags and 2 types"),
+        "{out}{err}"
+    );
+    lose_a_tag();
+    let (code, out, _) = run(store, &["dcb-verify", "Booking"]);
+    assert!(
+        code == 1 && out.contains("problem: tag \"course-1\": 0 events by its query, 1 in the log"),
+        "{out}"
+    );
+}
+
+#[test]
+fn dcb_on_a_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("booking.db").to_string_lossy().into_owned();
+    let store = vars(&[("PERSISTENCE_MODULE", "sqlite"), ("SQLITE_DBNAME", &file)]);
+    dcb_through_the_command(&store, || {
+        let db = rusqlite::Connection::open(&file).unwrap();
+        db.execute_batch("DELETE FROM booking_dcb_tags WHERE tag = 'course-1'")
+            .unwrap();
+    });
+}
+
+#[test]
+fn dcb_on_a_postgres_schema() {
+    if es_testkit::env_or_skip("POSTGRES_DBNAME").is_none() {
+        return;
+    }
+    let schema = format!("operator_{}", Uuid::new_v4().simple());
+    let mut store: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("POSTGRES_"))
+        .collect();
+    store.extend(vars(&[
+        ("PERSISTENCE_MODULE", "eventsourcing.dcb.postgres_tt"),
+        ("POSTGRES_SCHEMA", &schema),
+    ]));
+    let config = eventsourcing::postgres::PostgresConfig::from_env(
+        &Env::new("").with_all(store.iter().cloned()),
+    )
+    .unwrap();
+    dcb_through_the_command(&store, || {
+        config
+            .connect()
+            .unwrap()
+            .batch_execute(&format!(
+                "DELETE FROM \"{schema}\".booking_events_tt_tag WHERE tag = 'course-1'"
+            ))
+            .unwrap();
+    });
     eventsourcing::postgres::drop_postgres_schema(&config, &schema).unwrap();
 }

@@ -9,17 +9,12 @@ use es_core::{Error, Result};
 use postgres::types::{ToSql, Type};
 
 use super::PostgresDcbBackend;
+use super::request::Request;
 use crate::backend::get;
 use crate::combiner::{Slot, share};
 use crate::error::Call;
 
-/// A queued caller's append.
-pub(crate) struct Request {
-    pub(crate) events: Vec<DcbEvent>,
-    pub(crate) condition: Option<DcbAppendCondition>,
-}
-
-pub(crate) type AppendSlot = Slot<Request, Result<Position>>;
+type AppendSlot = Slot<Request, Result<Position>>;
 
 fn count(n: usize) -> Result<i32> {
     i32::try_from(n).map_err(|_| Error::data("too many events, tags or query items in one append"))

@@ -9,6 +9,7 @@
 //! is one statement: its head and its events come from one snapshot.
 
 mod append;
+mod request;
 mod sql;
 
 use std::sync::Arc;
@@ -27,7 +28,7 @@ use crate::config::PostgresConfig;
 use crate::error::Call;
 use crate::runtime::blocking;
 use crate::sql::{Kind, Sql};
-use append::Request;
+use request::Request;
 use sql::DcbSql;
 
 use crate::combiner::Combiner;

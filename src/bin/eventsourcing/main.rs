@@ -7,6 +7,8 @@
 //! cargo run --features cli --bin eventsourcing -- tail DogSchool --after 10 --decode
 //! cargo run --features cli --bin eventsourcing -- verify DogSchool
 //! cargo run --features cli --bin eventsourcing -- drop DogSchool --yes-drop-tables
+//! cargo run --features cli --bin eventsourcing -- dcb-tail CourseBooking --tags course-1
+//! cargo run --features cli --bin eventsourcing -- dcb-verify CourseBooking
 //! cargo run --features cli --bin eventsourcing -- park Counters DogSchool --reason "bad data"
 //! cargo run --features cli --bin eventsourcing -- parked Counters
 //! cargo run --features cli --bin eventsourcing -- retry Counters DogSchool 42
@@ -18,6 +20,7 @@
 // No unwrap or expect: the command reports typed errors.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod dcb;
 mod inspect;
 mod parking;
 
@@ -110,6 +113,31 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// The application's DCB log: position, type and tags of each event (and, with `--data`,
+    /// its data as text).
+    DcbTail {
+        /// The application.
+        application: String,
+        /// Only events after this position.
+        #[arg(long)]
+        after: Option<u64>,
+        /// At most this many events (all by default).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Only events carrying every one of these tags, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        tags: Vec<String>,
+        /// Print each event's data (as text; binary data as its length).
+        #[arg(long)]
+        data: bool,
+    },
+    /// Checks the application's DCB log: positions strictly increasing, and every type (and up
+    /// to 1,000 tags) read by its query finds exactly the log's events of it. Exits 1 on any
+    /// problem.
+    DcbVerify {
+        /// The application.
+        application: String,
+    },
     /// Drops the application's tables (events, snapshots, tracking); PostgreSQL only.
     Drop {
         /// The application.
@@ -152,6 +180,14 @@ fn main() -> ExitCode {
             notification_id,
             reason,
         } => parking::drop(&follower, &leader, notification_id, &reason),
+        Command::DcbTail {
+            application,
+            after,
+            limit,
+            tags,
+            data,
+        } => dcb::tail(&application, after, limit, &tags, data),
+        Command::DcbVerify { application } => dcb::verify(&application),
         Command::Drop {
             application,
             yes_drop_tables,
