@@ -7,6 +7,9 @@
 //! runs the same workload on the Python library's `postgres_tt` and in-memory recorders, in the
 //! same window.
 //!
+//! `DCB_PRELOAD=N` first fills the PostgreSQL log with N events of other tags (by SQL, in one
+//! statement), to see whether the rates hold as the log grows.
+//!
 //! `clients/N`: N threads at once, each registering 2 courses and 2 students and joining them
 //! (8 operations each), on a log of their own per backend: how appends scale with clients.
 
@@ -105,10 +108,34 @@ fn backends() -> Vec<(
         config.schema = app.clone();
         config.pool_size = 64;
         if let Ok(r) = PostgresDcbRecorder::new(&config, &app) {
+            preload(&config, &app);
             out.push(("postgres", Arc::new(r), Some(config)));
         }
     }
     out
+}
+
+/// `DCB_PRELOAD` events of other tags in `app`'s PostgreSQL log.
+fn preload(config: &eventsourcing::postgres::PostgresConfig, app: &str) {
+    let n: i64 = std::env::var("DCB_PRELOAD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if n == 0 {
+        return;
+    }
+    let (s, main, tag) = (
+        &config.schema,
+        format!("{app}_events_tt_main"),
+        format!("{app}_events_tt_tag"),
+    );
+    let sql = format!(
+        "INSERT INTO \"{s}\".\"{main}\" (type, data, tags) SELECT 'Filler', '\\x7b7d', \
+         ARRAY['filler-' || g, 'group-' || (g % 1000)] FROM generate_series(1, {n}) g; \
+         INSERT INTO \"{s}\".\"{tag}\" (tag, main_id) SELECT unnest(tags), id FROM \"{s}\".\"{main}\"; \
+         ANALYZE \"{s}\".\"{main}\"; ANALYZE \"{s}\".\"{tag}\""
+    );
+    config.connect().unwrap().batch_execute(&sql).unwrap();
 }
 
 fn bench(c: &mut Criterion) {

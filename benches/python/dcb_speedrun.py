@@ -9,7 +9,8 @@ Each iteration registers 10 courses and 10 students (each an append with the con
 boundary, the checks, and an append with the boundary as condition after the read's head. 120
 operations per iteration, one client (POSTGRES_POOL_SIZE=1, as the published speedrun), for
 SECONDS (default 10) per mode. CLIENTS (default 1) threads share the recorder for the
-multi-client row (the pool then has as many connections). Prints operations per second.
+multi-client row (the pool then has as many connections). DCB_PRELOAD=N first fills the
+PostgreSQL log with N events of other tags, as the Rust bench does. Prints operations per second.
 """
 
 import os
@@ -23,6 +24,7 @@ from eventsourcing.dcb.api import DCBAppendCondition, DCBEvent, DCBQuery, DCBQue
 from eventsourcing.dcb.application import DCBApplication
 
 SECONDS = float(os.environ.get("SECONDS", "10"))
+PRELOAD = int(os.environ.get("DCB_PRELOAD", "0"))
 CLIENTS = int(os.environ.get("CLIENTS", "1"))
 
 
@@ -95,6 +97,14 @@ def measure(module):
         admin(f"CREATE SCHEMA {schema}")
     app = DCBApplication(env=env)
     r = app.recorder
+    if PRELOAD and module.endswith("postgres_tt"):
+        main, tag = f"{schema}.dcbapplication_events_tt_main", f"{schema}.dcbapplication_events_tt_tag"
+        admin(
+            f"INSERT INTO {main} (type, data, tags) SELECT 'Filler', '\\x7b7d', "
+            f"ARRAY['filler-' || g, 'group-' || (g % 1000)] FROM generate_series(1, {PRELOAD}) g; "
+            f"INSERT INTO {tag} (tag, main_id) SELECT unnest(tags), id FROM {main}; "
+            f"ANALYZE {main}; ANALYZE {tag}"
+        )
     ops = [0] * CLIENTS
     deadline = time.perf_counter() + SECONDS
 

@@ -16,11 +16,13 @@ use es_core::persistence::dcb::{
 };
 use es_core::persistence::wake::Notifier;
 use es_core::{Env, Error, Result, TablePrefix};
-use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::config::SqliteConfig;
 use crate::connections::Connections;
+use sql::DcbSql;
+
+mod sql;
 
 /// A SQLite [`DcbRecorder`](es_core::persistence::dcb::DcbRecorder) on the tables
 /// `<app>_dcb_events` and `<app>_dcb_tags`: `SqliteDcbRecorder::new(&config, "app")` or
@@ -31,63 +33,8 @@ pub type SqliteDcbRecorder = Recorder<SqliteDcbBackend, kind::Dcb>;
 #[derive(Debug)]
 pub struct SqliteDcbBackend {
     connections: Arc<Connections>,
-    events: String,
-    tags: String,
-    insert_event: String,
-    insert_tag: String,
-    head: String,
+    sql: DcbSql,
     max_state_size: usize,
-}
-
-/// The positions after `?1` of the events that `query` matches, as a compound `SELECT`, with
-/// its parameters appended to `values`; `None` when the query matches every event.
-fn matching_positions(
-    b: &SqliteDcbBackend,
-    query: &DcbQuery,
-    values: &mut Vec<Value>,
-) -> Option<String> {
-    if query.matches_all() {
-        return None;
-    }
-    let (events, tags) = (&b.events, &b.tags);
-    let mut bind = |v: &str| {
-        values.push(Value::Text(v.to_owned()));
-        format!("?{}", values.len())
-    };
-    let mut selects = Vec::with_capacity(query.items.len());
-    for item in &query.items {
-        let types = (!item.types.is_empty()).then(|| {
-            let list: Vec<String> = item.types.iter().map(|t| bind(t)).collect();
-            list.join(", ")
-        });
-        let mut parts = Vec::new();
-        for (k, tag) in item.tags.iter().enumerate() {
-            let tag = bind(tag);
-            parts.push(match (&types, k) {
-                (Some(types), 0) => format!(
-                    "SELECT t.position FROM \"{tags}\" t JOIN \"{events}\" e \
-                     ON e.position = t.position \
-                     WHERE t.tag = {tag} AND t.position > ?1 AND e.type IN ({types})"
-                ),
-                _ => format!("SELECT position FROM \"{tags}\" WHERE tag = {tag} AND position > ?1"),
-            });
-        }
-        if parts.is_empty()
-            && let Some(types) = &types
-        {
-            parts.push(format!(
-                "SELECT position FROM \"{events}\" WHERE type IN ({types}) AND position > ?1"
-            ));
-        }
-        // Compound operators bind left to right: `A UNION B INTERSECT C` is
-        // `(A UNION B) INTERSECT C`. An item of several parts is a subquery of its own.
-        selects.push(if parts.len() == 1 {
-            parts.remove(0)
-        } else {
-            format!("SELECT position FROM ({})", parts.join(" INTERSECT "))
-        });
-    }
-    Some(selects.join(" UNION "))
 }
 
 fn tags_of(json: &str) -> Result<Vec<String>> {
@@ -110,15 +57,7 @@ impl SqliteDcbBackend {
     ) -> Result<Vec<DcbSequencedEvent>> {
         let after = to_i64(after.unwrap_or(0), "after")?;
         let limit = limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
-        let mut values = vec![Value::Integer(after), Value::Integer(limit)];
-        let filter = matching_positions(self, query, &mut values)
-            .map(|positions| format!(" AND position IN ({positions})"))
-            .unwrap_or_default();
-        let sql = format!(
-            "SELECT position, type, data, tags FROM \"{}\" WHERE position > ?1{filter} \
-             ORDER BY position LIMIT ?2",
-            self.events
-        );
+        let (sql, values) = self.sql.select(query, after, limit);
         let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.map(e))?;
         let mut rows = stmt
             .query(rusqlite::params_from_iter(values))
@@ -142,7 +81,7 @@ impl SqliteDcbBackend {
 
     fn head_on(&self, conn: &Connection) -> Result<Option<Position>> {
         let head: Option<i64> = conn
-            .query_row(&self.head, [], |row| row.get(0))
+            .query_row(&self.sql.head, [], |row| row.get(0))
             .optional()
             .map_err(|e| self.map(e))?
             .flatten();
@@ -152,14 +91,7 @@ impl SqliteDcbBackend {
     /// Whether an event after the condition's position matches its query.
     fn conflicts(&self, conn: &Connection, c: &DcbAppendCondition) -> Result<bool> {
         let after = to_i64(c.after.unwrap_or(0), "after")?;
-        let mut values = vec![Value::Integer(after)];
-        let filter = matching_positions(self, &c.fail_if_events_match, &mut values)
-            .map(|positions| format!(" AND position IN ({positions})"))
-            .unwrap_or_default();
-        let sql = format!(
-            "SELECT EXISTS (SELECT 1 FROM \"{}\" WHERE position > ?1{filter})",
-            self.events
-        );
+        let (sql, values) = self.sql.conflicts(&c.fail_if_events_match, after);
         let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.map(e))?;
         stmt.query_row(rusqlite::params_from_iter(values), |row| row.get(0))
             .map_err(|e| self.map(e))
@@ -198,10 +130,10 @@ impl DcbBackend for SqliteDcbBackend {
                 return Err(Error::AppendConditionFailed { after: c.after });
             }
             let mut insert = tx
-                .prepare_cached(&self.insert_event)
+                .prepare_cached(&self.sql.insert_event)
                 .map_err(|e| self.map(e))?;
             let mut tag = tx
-                .prepare_cached(&self.insert_tag)
+                .prepare_cached(&self.sql.insert_tag)
                 .map_err(|e| self.map(e))?;
             let mut last = 0;
             for e in events {
@@ -252,33 +184,17 @@ impl OpenDcbBackend for SqliteDcbBackend {
     /// [`Error::Programming`] for a name that is not a valid table prefix; errors of opening
     /// the database and creating the tables.
     fn open(config: &SqliteConfig, app_name: &str) -> Result<Arc<Self>> {
-        let p = TablePrefix::new(app_name)?;
-        let events = p.table("_dcb_events")?;
-        let tags = p.table("_dcb_tags")?;
-        let type_index = p.table("_dcb_type")?;
+        let sql = DcbSql::new(&TablePrefix::new(app_name)?)?;
         let backend = Self {
             connections: Connections::open(config)?,
-            insert_event: format!(
-                "INSERT INTO \"{events}\" (type, data, tags) VALUES (?1, ?2, ?3)"
-            ),
-            insert_tag: format!("INSERT OR IGNORE INTO \"{tags}\" (tag, position) VALUES (?1, ?2)"),
-            head: format!("SELECT max(position) FROM \"{events}\""),
+            sql,
             max_state_size: config.max_state_size,
-            events,
-            tags,
         };
         if config.create_table {
-            let (events, tags) = (&backend.events, &backend.tags);
-            let ddl = format!(
-                "CREATE TABLE IF NOT EXISTS \"{events}\" (position INTEGER PRIMARY KEY, \
-                 type TEXT NOT NULL, data BLOB NOT NULL, tags TEXT NOT NULL); \
-                 CREATE INDEX IF NOT EXISTS \"{type_index}\" ON \"{events}\" (type, position); \
-                 CREATE TABLE IF NOT EXISTS \"{tags}\" (tag TEXT NOT NULL, \
-                 position INTEGER NOT NULL, PRIMARY KEY (tag, position)) WITHOUT ROWID;"
-            );
-            backend
-                .connections
-                .write(|tx| tx.execute_batch(&ddl).map_err(|e| backend.map(e)))?;
+            backend.connections.write(|tx| {
+                tx.execute_batch(&backend.sql.create)
+                    .map_err(|e| backend.map(e))
+            })?;
         }
         Ok(Arc::new(backend))
     }
