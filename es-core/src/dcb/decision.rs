@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::persistence::dcb::DcbEvent;
@@ -50,22 +49,34 @@ fn encode_error(what: &str, source: impl Into<crate::BoxError>) -> Error {
 
 impl<T: Serialize + DeserializeOwned> Decision for T {
     fn encode(&self) -> Result<(String, Vec<u8>)> {
-        let value = serde_json::to_value(self).map_err(|e| encode_error("a decision", e))?;
-        let (type_name, fields) = match value {
-            Value::Object(map) if map.len() == 1 => map
-                .into_iter()
-                .next()
-                .ok_or_else(|| encode_error("a decision", "an enum variant has one key"))?,
-            Value::String(unit) => (unit, Value::Object(Map::new())),
-            _ => {
-                return Err(encode_error(
-                    "a decision",
-                    "a decision must be an enum variant with fields (serde's external tagging)",
-                ));
-            }
+        // Serialised directly (not through `Value`, whose maps sort their keys), so the data
+        // keeps the fields in their declared order: `{"Variant":{...}}` or `"Variant"`.
+        let json = serde_json::to_vec(self).map_err(|e| encode_error("a decision", e))?;
+        if json.first() == Some(&b'"') {
+            let name: String =
+                serde_json::from_slice(&json).map_err(|e| encode_error("a decision", e))?;
+            return Ok((name, b"{}".to_vec()));
+        }
+        let not_variant = || {
+            encode_error(
+                "a decision",
+                "a decision must be an enum variant (serde's external tagging)",
+            )
         };
-        let data = serde_json::to_vec(&fields).map_err(|e| encode_error(&type_name, e))?;
-        Ok((type_name, data))
+        let inner = json
+            .strip_prefix(b"{")
+            .and_then(|j| j.strip_suffix(b"}"))
+            .ok_or_else(not_variant)?;
+        let mut keys = serde_json::Deserializer::from_slice(inner).into_iter::<String>();
+        let name = match keys.next() {
+            Some(Ok(name)) => name,
+            _ => return Err(not_variant()),
+        };
+        let data = inner
+            .get(keys.byte_offset()..)
+            .and_then(|rest| rest.strip_prefix(b":"))
+            .ok_or_else(not_variant)?;
+        Ok((name, data.to_vec()))
     }
 
     fn decode(type_name: &str, data: &[u8]) -> Result<Self> {
@@ -75,19 +86,22 @@ impl<T: Serialize + DeserializeOwned> Decision for T {
                 source,
             }),
         };
-        let fields: Value = serde_json::from_slice(data).map_err(decode_error)?;
-        let tagged = match fields {
-            Value::Object(map) if map.is_empty() => Value::String(type_name.to_owned()),
-            fields => Value::Object(Map::from_iter([(type_name.to_owned(), fields)])),
-        };
-        match serde_json::from_value(tagged.clone()) {
+        let name = serde_json::to_vec(type_name).map_err(decode_error)?;
+        let mut tagged = Vec::with_capacity(name.len() + data.len() + 3);
+        tagged.push(b'{');
+        tagged.extend_from_slice(&name);
+        tagged.push(b':');
+        tagged.extend_from_slice(data);
+        tagged.push(b'}');
+        match serde_json::from_slice(&tagged) {
             Ok(decision) => Ok(decision),
-            // A variant with fields that were all defaulted or skipped.
-            Err(_) if tagged.is_string() => serde_json::from_value(Value::Object(Map::from_iter(
-                [(type_name.to_owned(), Value::Object(Map::new()))],
-            )))
-            .map_err(decode_error),
-            Err(e) => Err(decode_error(e)),
+            // A unit variant, stored with empty data.
+            Err(e) => match serde_json::from_slice::<serde_json::Value>(data) {
+                Ok(serde_json::Value::Object(map)) if map.is_empty() => {
+                    serde_json::from_slice(&name).map_err(|_| decode_error(e))
+                }
+                _ => Err(decode_error(e)),
+            },
         }
     }
 }
