@@ -174,3 +174,72 @@ fn without_tables_a_read_is_a_programming_error() {
     let err = r.read(&DcbQuery::all(), None, None).unwrap_err();
     assert!(matches!(err, Error::Programming { .. }), "{err}");
 }
+
+/// VACUUM and ANALYZE (autovacuum's, here a session holding their SHARE UPDATE EXCLUSIVE lock)
+/// never hold up an append: Python's EXCLUSIVE table lock would wait for them, until the
+/// server cancels autovacuum after `deadlock_timeout`.
+#[test]
+fn an_append_does_not_wait_for_vacuum() {
+    let Some(s) = schema() else { return };
+    let r = PostgresDcbRecorder::new(&s.0, "app").unwrap();
+    let mut holder = raw(&s.0);
+    let mut tx = holder.transaction().unwrap();
+    tx.batch_execute(&format!(
+        "LOCK TABLE \"{}\".app_events_tt_main IN SHARE UPDATE EXCLUSIVE MODE",
+        s.0.schema
+    ))
+    .unwrap();
+    let condition = DcbAppendCondition::new(DcbQueryItem::tags(["t"]));
+    assert_eq!(r.append(&[tagged("t")], Some(&condition)).unwrap(), 1);
+    tx.rollback().unwrap();
+}
+
+/// A Python conditional append in flight (its EXCLUSIVE table lock and its uncommitted event)
+/// holds ours until it commits, and ours then sees its event: a decision over the same tag is
+/// refused.
+#[test]
+fn a_python_conditional_append_in_flight_is_seen() {
+    let Some(s) = schema() else { return };
+    let r = PostgresDcbRecorder::new(&s.0, "app").unwrap();
+    let mut holder = raw(&s.0);
+    let mut tx = holder.transaction().unwrap();
+    let main = format!("\"{}\".app_events_tt_main", s.0.schema);
+    tx.batch_execute(&format!(
+        "LOCK TABLE {main} IN EXCLUSIVE MODE; \
+         INSERT INTO {main} (type, data, tags) VALUES ('E', '\\x00', ARRAY['x']); \
+         INSERT INTO \"{}\".app_events_tt_tag (tag, main_id) SELECT 'x', max(id) FROM {main}",
+        s.0.schema
+    ))
+    .unwrap();
+    let ours = {
+        let r = r.clone();
+        thread::spawn(move || {
+            let condition = DcbAppendCondition::new(DcbQueryItem::tags(["x"]));
+            r.append(&[tagged("x")], Some(&condition))
+        })
+    };
+    let mut watcher = raw(&s.0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND query LIKE '%app_events_tt_append%' AND application_name <> 'es_test_admin'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(!ours.is_finished(), "our append did not wait for Python's");
+        assert!(
+            Instant::now() < deadline,
+            "our append never showed as waiting"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    tx.commit().unwrap();
+    let refused = ours.join().unwrap().unwrap_err();
+    assert!(refused.is_append_condition_failed(), "{refused}");
+}

@@ -1,9 +1,18 @@
--- The appends of one or more callers in one statement and one commit (group commit). It takes
--- the table's EXCLUSIVE lock first, whether the appends have conditions or not (Python's
--- unconditional appends take none: D1, D2), so positions follow commit order and one append's
--- block is never interleaved; Python's conditional appends take the same lock, so mixed writers
--- with conditions exclude each other. The function is named per application (Python's are per
--- schema, and a second application's DDL re-points the first's: D3).
+-- The appends of one or more callers in one statement and one commit (group commit). Every
+-- append, with a condition or without (Python's unconditional appends take no lock: D1, D2),
+-- first takes two locks held to its commit:
+--
+-- * ROW EXCLUSIVE on the main table: what an INSERT takes anyway, taken before the check. It
+--   waits for a Python conditional append in flight (which holds EXCLUSIVE) and keeps the
+--   next one waiting, so mixed writers with conditions exclude each other.
+-- * A transaction advisory lock keyed by the main table's oid: our appenders one at a time,
+--   so positions follow commit order and one append's block is never interleaved. Not the
+--   EXCLUSIVE table lock Python takes: that one also waits for autovacuum's VACUUM and ANALYZE
+--   of the table (SHARE UPDATE EXCLUSIVE) until the server cancels them, a stall of
+--   deadlock_timeout (1 s) each time autovacuum starts on a growing table.
+--
+-- The function is named per application (Python's are per schema, and a second application's
+-- DDL re-points the first's: D3).
 --
 -- Caller c's events end at ends[c] in types/datas; each event's tags are tags, flattened, with
 -- tag_counts per event. Its condition (when checked[c]) has the items up to q_ends[c], each
@@ -27,7 +36,8 @@ DECLARE
   et text[];
   last bigint;
 BEGIN
-  LOCK TABLE {main} IN EXCLUSIVE MODE;
+  LOCK TABLE {main} IN ROW EXCLUSIVE MODE;
+  PERFORM pg_advisory_xact_lock({lock_key});
   FOR c IN 1 .. cardinality(ends) LOOP
     conflict := false;
     IF checked[c] AND q_ends[c] < qi THEN

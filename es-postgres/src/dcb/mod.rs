@@ -1,8 +1,9 @@
 //! [`PostgresDcbBackend`]: a DCB log in PostgreSQL, in the Python library's "tt" tables, on the
 //! pool, timeouts, TLS, LISTEN and error mapping of [`PostgresBackend`].
 //!
-//! Every append is one call of a per-application function that takes the main table's
-//! EXCLUSIVE lock, checks its condition and inserts: positions follow commit order, one append
+//! Every append is one call of a per-application function that takes the appenders' lock
+//! (`append.sql` says which, and why not Python's EXCLUSIVE table lock), checks its condition
+//! and inserts: positions follow commit order, one append
 //! is one block, and no reader ever finds a late arrival below a position it has seen. Appends
 //! that arrive while one runs queue, and go in the next call together, with one commit (group
 //! commit): each checked after the ones before it. A read

@@ -54,7 +54,7 @@ impl DcbSql {
         let (main, tag) = (q(&main_name), q(&app.table("_events_tt_tag")?));
         let append = q(&app.table("_events_tt_append")?);
         let quoted = |t: String| format!("\"{t}\"");
-        let values: [(&str, &str); 8] = [
+        let values: [(&str, &str); 9] = [
             ("schema", &format!("\"{s}\"")),
             ("main", &main),
             ("tag", &tag),
@@ -72,6 +72,7 @@ impl DcbSql {
             ),
             ("append", &append),
             ("channel", &format!("'{main_name}'")),
+            ("lock_key", &format!("'{main}'::regclass::oid::bigint")),
         ];
         Ok(Self {
             create: render(TABLES, &values)? + &render(APPEND, &values)?,
@@ -92,8 +93,8 @@ impl DcbSql {
     pub(crate) fn read(&self, query: &DcbQuery, after: i64, limit: i64) -> (String, Vec<Value>) {
         let (main, tag) = (&self.main, &self.tag);
         let mut values = vec![Value::Int(after), Value::Int(limit)];
-        let filter = if query.matches_all() {
-            String::new()
+        let rows = if query.matches_all() {
+            format!("SELECT id, type, data, tags FROM {main} WHERE id > $1 ORDER BY id LIMIT $2")
         } else {
             let mut bind = |v: Value| {
                 values.push(v);
@@ -124,12 +125,17 @@ impl DcbSql {
                     }
                 })
                 .collect();
-            format!(" AND id IN ({})", items.join(" UNION "))
+            // The matching positions first (from the tag and type indexes), then their rows:
+            // never a scan of the table in position order, filtered.
+            format!(
+                "SELECT m.id, m.type, m.data, m.tags FROM {main} m JOIN ({}) p (id) \
+                 ON m.id = p.id ORDER BY m.id LIMIT $2",
+                items.join(" UNION ")
+            )
         };
         let sql = format!(
             "SELECT (SELECT max(id) FROM {main}), r.id, r.type, r.data, r.tags \
-             FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT id, type, data, tags FROM {main} \
-             WHERE id > $1{filter} ORDER BY id LIMIT $2) r ON true ORDER BY r.id"
+             FROM (SELECT 1) one LEFT JOIN LATERAL ({rows}) r ON true ORDER BY r.id"
         );
         (sql, values)
     }
