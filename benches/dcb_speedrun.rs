@@ -8,7 +8,8 @@
 //! same window.
 //!
 //! `DCB_PRELOAD=N` first fills the PostgreSQL log with N events of other tags (by SQL, in one
-//! statement, then vacuumed), to see whether the rates hold as the log grows.
+//! statement, then vacuumed and, when the role may, checkpointed), to see whether the rates
+//! hold as the log grows.
 //!
 //! `clients/N`: N threads at once, each registering 2 courses and 2 students and joining them
 //! (8 operations each), on a log of their own per backend: how appends scale with clients.

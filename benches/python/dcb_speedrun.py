@@ -106,6 +106,10 @@ def measure(module):
             f"ANALYZE {main}; ANALYZE {tag}"
         )
         admin(f"VACUUM ANALYZE {main}, {tag}")
+        try:
+            admin("CHECKPOINT")
+        except psycopg.Error:
+            pass
     ops = [0] * CLIENTS
     deadline = time.perf_counter() + SECONDS
 

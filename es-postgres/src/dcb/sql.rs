@@ -104,24 +104,26 @@ impl DcbSql {
                 .items
                 .iter()
                 .map(|item| {
-                    let types = (!item.types.is_empty()).then(|| {
-                        format!(
-                            " AND m.type = ANY ({})",
-                            bind(Value::Texts(item.types.clone()))
-                        )
-                    });
-                    match item.tags.first() {
-                        Some(first) => format!(
+                    let types =
+                        (!item.types.is_empty()).then(|| bind(Value::Texts(item.types.clone())));
+                    match (item.tags.first(), types) {
+                        // Tag first: the type filter is written so that no index serves it. On
+                        // the type index the planner would scan every event of a common type
+                        // (measured: 2.3 ms a read at 1M events, growing) when its statistics
+                        // call the types rare.
+                        (Some(first), types) => format!(
                             "SELECT t.main_id FROM {tag} t JOIN {main} m ON m.id = t.main_id \
                              WHERE t.tag = {} AND t.main_id > $1 AND m.tags @> {}{}",
                             bind(Value::Text(first.clone())),
                             bind(Value::Texts(item.tags.clone())),
-                            types.unwrap_or_default()
+                            types.map_or_else(String::new, |t| {
+                                format!(" AND array_position({t}, m.type) IS NOT NULL")
+                            })
                         ),
-                        None => format!(
-                            "SELECT m.id FROM {main} m WHERE m.id > $1{}",
-                            types.unwrap_or_default()
+                        (None, Some(types)) => format!(
+                            "SELECT m.id FROM {main} m WHERE m.id > $1 AND m.type = ANY ({types})"
                         ),
+                        (None, None) => format!("SELECT m.id FROM {main} m WHERE m.id > $1"),
                     }
                 })
                 .collect();

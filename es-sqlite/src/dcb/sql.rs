@@ -92,10 +92,12 @@ fn matching_positions(sql: &DcbSql, query: &DcbQuery, values: &mut Vec<Value>) -
         for (k, tag) in item.tags.iter().enumerate() {
             let tag = bind(tag);
             parts.push(match (&types, k) {
+                // Tag first: `+e.type` keeps the type index out of it (a scan of every event
+                // of a common type).
                 (Some(types), 0) => format!(
                     "SELECT t.position FROM \"{tags}\" t JOIN \"{events}\" e \
                      ON e.position = t.position \
-                     WHERE t.tag = {tag} AND t.position > ?1 AND e.type IN ({types})"
+                     WHERE t.tag = {tag} AND t.position > ?1 AND +e.type IN ({types})"
                 ),
                 _ => format!("SELECT position FROM \"{tags}\" WHERE tag = {tag} AND position > ?1"),
             });
