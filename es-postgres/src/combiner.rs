@@ -56,8 +56,11 @@ impl<R, O> Slot<R, O> {
 }
 
 /// Whether a group is being recorded, and who waits for the next one.
+type Queue<R, O> = (bool, Vec<Arc<Slot<R, O>>>);
+
+/// The queue of group commit: while one caller's write runs, later callers wait in it.
 pub(crate) struct Combiner<R = Insert, O = Result<Vec<NotificationId>>> {
-    state: Mutex<(bool, Vec<Arc<Slot<R, O>>>)>,
+    state: Mutex<Queue<R, O>>,
 }
 
 impl<R, O> Default for Combiner<R, O> {
