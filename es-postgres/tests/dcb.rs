@@ -34,6 +34,33 @@ fn raw(config: &PostgresConfig) -> postgres::Client {
     admin.connect().unwrap()
 }
 
+/// Waits (10 s at most) until the server shows an append of this test waiting for a lock,
+/// failing if `append` finished first.
+fn wait_until_an_append_waits<T>(
+    config: &PostgresConfig,
+    append: &thread::JoinHandle<T>,
+    what: &str,
+) {
+    let mut watcher = raw(config);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND query LIKE '%app_events_tt_append%' AND application_name <> 'es_test_admin'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            return;
+        }
+        assert!(!append.is_finished(), "{what} did not wait");
+        assert!(Instant::now() < deadline, "{what} never showed as waiting");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn tagged(tag: &str) -> DcbEvent {
     DcbEvent::new("E", b"{}".to_vec()).tagged([tag])
 }
@@ -72,30 +99,7 @@ fn d1_an_append_in_flight_is_never_passed() {
         thread::spawn(move || r.append(&[tagged("y")], None))
     };
     // Wait until the server shows the second append waiting for the lock.
-    let mut watcher = raw(&s.0);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let waiting: i64 = watcher
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-                 AND query LIKE '%app_events_tt_append%' AND application_name <> 'es_test_admin'",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            !second.is_finished(),
-            "the second append did not wait for the first"
-        );
-        assert!(
-            Instant::now() < deadline,
-            "the second append never showed as waiting"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
+    wait_until_an_append_waits(&s.0, &second, "the second append");
     let seen = r
         .read(&DcbQueryItem::tags(["x"]).into(), None, None)
         .unwrap();
@@ -218,27 +222,7 @@ fn a_python_conditional_append_in_flight_is_seen() {
             r.append(&[tagged("x")], Some(&condition))
         })
     };
-    let mut watcher = raw(&s.0);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let waiting: i64 = watcher
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-                 AND query LIKE '%app_events_tt_append%' AND application_name <> 'es_test_admin'",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if waiting > 0 {
-            break;
-        }
-        assert!(!ours.is_finished(), "our append did not wait for Python's");
-        assert!(
-            Instant::now() < deadline,
-            "our append never showed as waiting"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
+    wait_until_an_append_waits(&s.0, &ours, "our append");
     tx.commit().unwrap();
     let refused = ours.join().unwrap().unwrap_err();
     assert!(refused.is_append_condition_failed(), "{refused}");
