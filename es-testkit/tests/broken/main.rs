@@ -1,7 +1,8 @@
 //! The kit can fail: for every property, at least one deliberately broken recorder that it
 //! catches, run `KIT_CATCH_RUNS` times (1 by default; `.ci/run` sets 20 and its log shows the
-//! catch counts). The racy flaws (ids before the lock, the subscription's catch-up gap) sleep
-//! nowhere: the properties must catch them by load alone.
+//! catch counts). The racy flaws pause as a store's round trip would (ids taken before the lock
+//! by writers of different speeds, a check and an act a round trip apart), so that they are
+//! caught with every thread pinned to one core too.
 
 mod dcb;
 mod flaws;
